@@ -63,6 +63,12 @@ static const struct config_key config_keys[] = {
       "NFS version for kernel mounts; libnfs (probes, FUSE bridge, streamer) always writes over v3." },
     { "storage", "export_id", KEY_UUID_OR_EMPTY, F(storage.export_id), "", NULL, 0, 0, NULL, NULL,
       "The identity (UUID) the export must carry, written by 'ferry storage init'." },
+    { "storage", "state_dir", KEY_PATH, F(storage.state_dir), "/var/lib/ferry", NULL, 0, 0, NULL, NULL,
+      "This host's persistent state: its identity, and whether it is fenced." },
+    { "storage", "runtime_dir", KEY_PATH, F(storage.runtime_dir), "/run/ferry", NULL, 0, 0, NULL, NULL,
+      "Pid files and the watch daemon's latest status." },
+    { "storage", "log_dir", KEY_PATH, F(storage.log_dir), "/var/log/ferry", NULL, 0, 0, NULL, NULL,
+      "Logs of ferry's background processes (FUSE bridges)." },
     { "storage", "probe_timeout", KEY_DURATION, F(storage.probe_timeout_ms), "5s", NULL, 100, 600000, NULL, NULL,
       "Deadline of each storage probe." },
     { "storage", "min_free_percent", KEY_UINT, F(storage.min_free_percent), "10", NULL, 0, 100, NULL, NULL,
@@ -177,19 +183,19 @@ int config_parse_duration(const char *text, unsigned *ms)
     return 0;
 }
 
-/* Shortest exact spelling of a duration: 20000 → "20s". */
-static void format_duration(unsigned ms, char *buf, size_t size)
+const char *config_format_duration(uint64_t ms, char *buf, size_t size)
 {
-    if (ms && ms % (24 * HOUR) == 0)
-        snprintf(buf, size, "%ud", ms / (24 * HOUR));
-    else if (ms && ms % HOUR == 0)
-        snprintf(buf, size, "%uh", ms / HOUR);
-    else if (ms && ms % 60000 == 0)
-        snprintf(buf, size, "%um", ms / 60000);
-    else if (ms % 1000 == 0)
-        snprintf(buf, size, "%us", ms / 1000);
-    else
-        snprintf(buf, size, "%ums", ms);
+    static const struct {
+        uint64_t unit;
+        const char *suffix;
+    } units[] = { { 24ull * HOUR, "d" }, { HOUR, "h" }, { 60000, "m" }, { 1000, "s" } };
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+        if (ms && ms % units[i].unit == 0) {
+            snprintf(buf, size, "%llu%s", (unsigned long long)(ms / units[i].unit), units[i].suffix);
+            return buf;
+        }
+    snprintf(buf, size, ms ? "%llums" : "%llus", (unsigned long long)ms);
+    return buf;
 }
 
 static int choice_index(const char *allowed, const char *value)
@@ -385,8 +391,8 @@ static int key_set(struct ferry_config *cfg, const struct config_key *k, const c
     case KEY_DURATION: {
         char lo[32], hi[32];
         if (config_parse_duration(value, &u) < 0 || u < k->min || u > k->max) {
-            format_duration(k->min, lo, sizeof(lo));
-            format_duration(k->max, hi, sizeof(hi));
+            config_format_duration(k->min, lo, sizeof(lo));
+            config_format_duration(k->max, hi, sizeof(hi));
             snprintf(why, why_size,
                      "a duration from %s to %s is needed: a number of seconds, or a number with ms, s, m, h or d "
                      "(e.g. 20s)",
@@ -439,7 +445,7 @@ static void key_format(const struct ferry_config *cfg, const struct config_key *
         snprintf(buf, size, "%u", *(const unsigned *)f);
         break;
     case KEY_DURATION:
-        format_duration(*(const unsigned *)f, buf, size);
+        config_format_duration(*(const unsigned *)f, buf, size);
         break;
     case KEY_DURATION_LIST:
         snprintf(buf, size, "%s", ((const struct duration_list *)f)->text);
@@ -629,20 +635,20 @@ static int config_check(struct ferry_config *cfg, char **error)
     int r = 0;
 
     if (l->fence_after_ms <= l->renew_interval_ms) {
-        format_duration(l->fence_after_ms, a, sizeof(a));
-        format_duration(l->renew_interval_ms, b, sizeof(b));
+        config_format_duration(l->fence_after_ms, a, sizeof(a));
+        config_format_duration(l->renew_interval_ms, b, sizeof(b));
         r = asprintf(error, "%s: [lease] fence_after = %s must be longer than renew_interval (%s, from %s)",
                      config_source(cfg, "lease", "fence_after"), a, b, config_source(cfg, "lease", "renew_interval"));
     } else if (l->lease_timeout_ms <= l->fence_after_ms) {
-        format_duration(l->lease_timeout_ms, a, sizeof(a));
-        format_duration(l->fence_after_ms, b, sizeof(b));
+        config_format_duration(l->lease_timeout_ms, a, sizeof(a));
+        config_format_duration(l->fence_after_ms, b, sizeof(b));
         r = asprintf(error,
                      "%s: [lease] lease_timeout = %s must be longer than fence_after (%s, from %s): a host must "
                      "fence itself before the others may treat its lease as expired",
                      config_source(cfg, "lease", "lease_timeout"), a, b, config_source(cfg, "lease", "fence_after"));
     } else if (cfg->storage.latency_fail_ms < cfg->storage.latency_warn_ms) {
-        format_duration(cfg->storage.latency_fail_ms, a, sizeof(a));
-        format_duration(cfg->storage.latency_warn_ms, b, sizeof(b));
+        config_format_duration(cfg->storage.latency_fail_ms, a, sizeof(a));
+        config_format_duration(cfg->storage.latency_warn_ms, b, sizeof(b));
         r = asprintf(error, "%s: [storage] latency_fail = %s must not be below latency_warn (%s, from %s)",
                      config_source(cfg, "storage", "latency_fail"), a, b,
                      config_source(cfg, "storage", "latency_warn"));

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define FERRY_DEFAULT_CONFIG "/etc/ferry/ferry.conf"
@@ -36,6 +38,9 @@ struct storage_config {
     char *mount_options; /* extra options for kernel mounts */
     char *nfs_version;   /* "3", "4", "4.1", "4.2" */
     char *export_id;     /* expected identity of the export (UUID); "" when unset */
+    char *state_dir;     /* persistent host state (/var/lib/ferry) */
+    char *runtime_dir;   /* pid files, watch status (/run/ferry) */
+    char *log_dir;       /* background processes' logs (/var/log/ferry) */
     unsigned probe_timeout_ms;
     unsigned min_free_percent;
     unsigned min_free_inodes_percent;
@@ -113,6 +118,9 @@ struct json_object *config_to_json(const struct ferry_config *cfg);
 
 /* "qemu+tcp://%s/system" with host → newly allocated URI. */
 char *config_migrate_uri(const struct ferry_config *cfg, const char *host);
+
+/* The shortest exact spelling of a duration, as ferry.conf takes it: 20000 -> "20s". */
+const char *config_format_duration(uint64_t ms, char *buf, size_t size);
 
 /* Parses "20s", "500ms", "2m", "1h" or a bare number of seconds into milliseconds. */
 int config_parse_duration(const char *text, unsigned *ms);

@@ -257,7 +257,11 @@ static const char full_conf[] = "# ferry.conf: every key set\n"                 
                                 "\n"                                                           /* 41 */
                                 "[nova]\n"                                                     /* 42 */
                                 "config_file = /etc/nova/nova-compute.conf\n"                  /* 43 */
-                                "config_drive_format = vfat\n";                                /* 44 */
+                                "config_drive_format = vfat\n"                                 /* 44 */
+                                "[storage]\n"                                                  /* 45 */
+                                "state_dir = /srv/ferry/state\n"                               /* 46 */
+                                "runtime_dir = /srv/ferry/run\n"                               /* 47 */
+                                "log_dir = /srv/ferry/log\n";                                  /* 48 */
 
 static void test_full_ferry_conf(void)
 {
@@ -311,6 +315,9 @@ static void test_full_ferry_conf(void)
     ASSERT_SOURCE(cfg, "storage", "export", "ferry.conf:4");
     ASSERT_SOURCE(cfg, "storage", "mount_point", "ferry.conf:5");
     ASSERT_SOURCE(cfg, "storage", "export_id", "ferry.conf:9");
+    ASSERT_SOURCE(cfg, "storage", "state_dir", "ferry.conf:46");
+    ASSERT_SOURCE(cfg, "storage", "log_dir", "ferry.conf:48");
+    ASSERT_STR(cfg->storage.runtime_dir, "/srv/ferry/run");
     ASSERT_SOURCE(cfg, "storage", "latency_fail", "ferry.conf:14");
     ASSERT_SOURCE(cfg, "lease", "renew_interval", "ferry.conf:18");
     ASSERT_SOURCE(cfg, "lease", "fence_step_timeout", "ferry.conf:23");
@@ -580,7 +587,8 @@ static void test_unknown_section_and_key(void)
     EXPECT_FAIL("[storage]\nexport = a\n[stroage]\nmount_point = /x\n", NULL, "ferry.conf:4",
                 "unknown section [stroage]", "[storage], [lease], [migrate], [fsck], [nova]");
     EXPECT_FAIL("[storage]\nmountpoint = /x\n", NULL, "ferry.conf:2", "unknown key 'mountpoint' in [storage]",
-                "known keys: export, mount_point, driver, mount_options, nfs_version, export_id, probe_timeout, "
+                "known keys: export, mount_point, driver, mount_options, nfs_version, export_id, state_dir, "
+                "runtime_dir, log_dir, probe_timeout, "
                 "min_free_percent, min_free_inodes_percent, latency_warn, latency_fail");
     /* Only the keys of that section are listed. */
     {
