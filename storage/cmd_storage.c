@@ -397,6 +397,8 @@ static int cmd_status(int argc, char **argv, struct ferry_context *ctx)
             json_object_object_add(e, "counter", json_object_new_int64((int64_t)hosts[i].obs.counter));
             json_object_object_add(e, "state", json_object_new_string(lease_state_name(hosts[i].obs.state)));
             json_object_object_add(e, "since_change_ms", json_object_new_int64(-1));
+            json_object_object_add(e, "record", json_object_new_string(hosts[i].record_problem[0] ? hosts[i].record_problem
+                                                                                                  : "ok"));
             json_object_array_add(peers, e);
         }
     }
@@ -429,6 +431,8 @@ static int cmd_status(int argc, char **argv, struct ferry_context *ctx)
             snprintf(since, sizeof(since), "%.1f s", jint(e, "since_change_ms") / 1000.0);
         printf("%-20s %-10s %-10s %-14s %lld\n", jstr(e, "host"), jstr(e, "liveness"), jstr(e, "state"), since,
                (long long)jint(e, "counter"));
+        if (strcmp(jstr(e, "record"), "ok"))
+            printf("%-20s record not trusted: %s\n", "", jstr(e, "record"));
     }
     json_object_put(out);
     return EXIT_OK;

@@ -32,17 +32,29 @@ static int connect_export(const struct ferry_config *cfg, struct nfs_client **c,
     return nfs_client_connect(&spec, clock_monotonic_ms() + cfg->storage.probe_timeout_ms, c, error);
 }
 
-/* Reads HOST's lease record; 0 and *rec on success. */
-static int read_lease(struct nfs_client *c, const char *host, struct lease_record *rec, uint64_t deadline)
+/* Reads HOST's lease record; 0 and *rec on success, else why (if given) says what was wrong. */
+static int read_lease(struct nfs_client *c, const char *host, struct lease_record *rec, uint64_t deadline,
+                      char *why, size_t why_size)
 {
-    char path[EXPORT_SPEC_PATH_MAX], buf[LEASE_RECORD_MAX + 1], why[256];
+    char path[EXPORT_SPEC_PATH_MAX], buf[LEASE_RECORD_MAX + 1], reason[256] = "";
     size_t len = 0;
     snprintf(path, sizeof(path), "/" LEASE_DIR "/%s", host);
     int r = nfs_client_read_file(c, path, buf, sizeof(buf) - 1, &len, deadline);
-    if (r < 0)
+    if (r < 0) {
+        if (why)
+            snprintf(why, why_size, "unreadable: %s", strerror(-r));
         return r;
-    if (lease_record_decode(buf, len, rec, why, sizeof(why)) != LEASE_DECODE_OK || strcmp(rec->host, host))
+    }
+    enum lease_decode_status st = lease_record_decode(buf, len, rec, reason, sizeof(reason));
+    if (st != LEASE_DECODE_OK || strcmp(rec->host, host)) {
+        if (why && st != LEASE_DECODE_OK)
+            snprintf(why, why_size, "%s: %s", lease_decode_status_name(st), reason);
+        else if (why)
+            snprintf(why, why_size, "names host %s, not %s", rec->host, host);
         return -EBADMSG;
+    }
+    if (why)
+        why[0] = 0;
     return 0;
 }
 
@@ -65,7 +77,7 @@ int storage_fence_host(const struct ferry_config *cfg, const char *target, bool 
     if (r < 0)
         return r;
     uint64_t deadline = clock_monotonic_ms() + cfg->storage.probe_timeout_ms;
-    r = read_lease(c, target, &rec, deadline);
+    r = read_lease(c, target, &rec, deadline, NULL, 0);
     if (r == -ENOENT) {
         if (asprintf(error, "no host %s holds a lease on %s (is 'ferry storage watch' running there?)", target,
                      cfg->storage.export_spec) < 0)
@@ -111,7 +123,7 @@ int storage_fence_host(const struct ferry_config *cfg, const char *target, bool 
             c = NULL;
         free(cerr);
         uint64_t t0 = clock_monotonic_ms();
-        int rr = c ? read_lease(c, target, &rec, t0 + cfg->storage.probe_timeout_ms) : -ENOTCONN;
+        int rr = c ? read_lease(c, target, &rec, t0 + cfg->storage.probe_timeout_ms, NULL, 0) : -ENOTCONN;
         uint64_t t1 = clock_monotonic_ms();
         peer_observe(&obs, rr == 0 ? &rec : NULL, t0, t1);
         if (rr == 0) {
@@ -186,7 +198,8 @@ int storage_sample_leases(const struct ferry_config *cfg, unsigned window_ms, st
         for (size_t i = 0; i < list.n; i++) {
             struct lease_record rec;
             uint64_t t0 = clock_monotonic_ms();
-            int rr = read_lease(c, hosts[i].host, &rec, t0 + cfg->storage.probe_timeout_ms);
+            int rr = read_lease(c, hosts[i].host, &rec, t0 + cfg->storage.probe_timeout_ms, hosts[i].record_problem,
+                                sizeof(hosts[i].record_problem));
             peer_observe(&hosts[i].obs, rr == 0 ? &rec : NULL, t0, clock_monotonic_ms());
             hosts[i].readable = rr == 0;
             if (rr == -ETIMEDOUT || rr == -ECONNRESET) {

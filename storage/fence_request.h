@@ -38,6 +38,7 @@ struct sampled_host {
     struct peer_observation obs;
     enum peer_liveness liveness;
     bool readable;
+    char record_problem[200]; /* why the last read was not trusted; "" when it was */
 };
 
 /* Reads every lease record twice, window_ms apart, and judges each host by whether its

@@ -46,6 +46,7 @@
 struct peer {
     char host[LEASE_HOST_MAX + 1];
     struct peer_observation obs;
+    char record_problem[200]; /* why the last read was not trusted; "" when it was */
 };
 
 struct watch {
@@ -343,13 +344,23 @@ static void observe_peers(struct watch *w, struct renewer_conn *rc, uint64_t dea
         uint64_t started = clock_monotonic_ms();
         snprintf(path, sizeof(path), "/" LEASE_DIR "/%s", list.names[i]);
         int r = nfs_client_read_file(rc->client, path, buf, sizeof(buf) - 1, &len, deadline);
-        bool ok = r == 0 && lease_record_decode(buf, len, &rec, why, sizeof(why)) == LEASE_DECODE_OK &&
-                  !strcmp(rec.host, list.names[i]);
+        char problem[200] = "";
+        why[0] = 0;
+        enum lease_decode_status st = r == 0 ? lease_record_decode(buf, len, &rec, why, sizeof(why)) : LEASE_DECODE_OK;
+        if (r < 0)
+            snprintf(problem, sizeof(problem), "unreadable: %s", strerror(-r));
+        else if (st != LEASE_DECODE_OK)
+            snprintf(problem, sizeof(problem), "%s: %s", lease_decode_status_name(st), why);
+        else if (strcmp(rec.host, list.names[i]))
+            snprintf(problem, sizeof(problem), "names host %s, not %s", rec.host, list.names[i]);
         uint64_t done = clock_monotonic_ms();
         pthread_mutex_lock(&w->lock);
         struct peer *p = peer_slot(w, list.names[i]);
-        if (p)
-            peer_observe(&p->obs, ok ? &rec : NULL, started, done);
+        if (p) {
+            /* A torn or garbage record is no evidence either way: it is reported, not trusted. */
+            peer_observe(&p->obs, problem[0] ? NULL : &rec, started, done);
+            text_copy(p->record_problem, sizeof(p->record_problem), problem);
+        }
         pthread_mutex_unlock(&w->lock);
         if (r == -ETIMEDOUT || r == -ECONNRESET)
             break;
@@ -564,6 +575,7 @@ static void write_status(struct watch *w, uint64_t now)
         json_object_object_add(e, "state", json_object_new_string(lease_state_name(p->obs.state)));
         json_object_object_add(e, "since_change_ms",
                                json_object_new_int64(p->obs.seen ? (int64_t)(now - p->obs.last_change_ms) : -1));
+        json_object_object_add(e, "record", json_object_new_string(p->record_problem[0] ? p->record_problem : "ok"));
         json_object_array_add(peers, e);
     }
     pthread_mutex_unlock(&w->lock);

@@ -217,6 +217,40 @@ static void test_validate_healthy_on_both_hosts(void)
     }
 }
 
+/* A garbage record on the export is reported for what it is, and never counted as a lease. */
+static void test_garbage_lease_record_reported(void)
+{
+    struct command_result r;
+    lab_exec(&r, "hostA", "printf 'ferry-lease 1\\nhost bogus\\ncounter 99\\n' > %s/.ferry/leases/bogus", instances);
+    CU_ASSERT_EQUAL(r.status, 0);
+    command_result_free(&r);
+    bool seen = false;
+    for (int i = 0; i < 30 && !seen; i++) {
+        int status;
+        struct json_object *o = ferry_json("hostB", "storage status --json", &status), *peers, *v;
+        if (o && json_object_object_get_ex(o, "peers", &peers))
+            for (size_t j = 0; j < json_object_array_length(peers); j++) {
+                struct json_object *e = json_object_array_get_idx(peers, j);
+                if (!json_object_object_get_ex(e, "host", &v) || strcmp(json_object_get_string(v), "bogus"))
+                    continue;
+                const char *record = json_object_object_get_ex(e, "record", &v) ? json_object_get_string(v) : "";
+                const char *live = json_object_object_get_ex(e, "liveness", &v) ? json_object_get_string(v) : "";
+                if (strcmp(record, "ok")) {
+                    lab_log("hostB sees host bogus: liveness %s, record %s", live, record);
+                    CU_ASSERT_STRING_EQUAL(live, "unknown");
+                    CU_ASSERT_PTR_NOT_NULL(strstr(record, "truncated"));
+                    seen = true;
+                }
+            }
+        json_object_put(o);
+        if (!seen)
+            usleep(200 * 1000);
+    }
+    CU_ASSERT(seen);
+    lab_exec(&r, "hostA", "rm -f %s/.ferry/leases/bogus", instances);
+    command_result_free(&r);
+}
+
 static bool guest_stopped_on(const char *host, const char *name)
 {
     struct command_result r;
@@ -413,6 +447,7 @@ int main(void)
         { "init, then mount with the fuse driver on both hosts", test_init_and_mount_both_hosts },
         { "validate unhealthy within the deadline when the server stops", test_validate_unhealthy_when_server_stops },
         { "validate healthy on both hosts", test_validate_healthy_on_both_hosts },
+        { "a garbage lease record is reported, never trusted", test_garbage_lease_record_reported },
         { "a host cut off fences its guest before its lease expires", test_cut_off_host_fences_before_expiry },
         { "fence --host --wait gets the acknowledgement", test_fence_request_acknowledged },
         { "an unmounted mount point refuses writes", test_unmounted_mount_point_refuses_writes },
