@@ -423,6 +423,20 @@ static void test_second_export_fails_identity(void)
 static void test_umount_and_mount_again(void)
 {
     struct command_result r;
+    /* A busy mount stays mounted, and the error names who holds it. */
+    lab_exec(&r, "hostA", "FERRY_CONF=/etc/ferry/test-storage.conf ferry storage mount && "
+                          "(cd %s && setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $! > /run/test-holder.pid)",
+             instances);
+    CU_ASSERT_EQUAL(r.status, 0);
+    command_result_free(&r);
+    ferry(&r, "hostA", "storage umount");
+    lab_log("hostA: umount while a process sits in the mount: exit %d: %s", r.status, r.err);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "sleep (pid"));
+    command_result_free(&r);
+    lab_exec(&r, "hostA", "kill $(cat /run/test-holder.pid); rm -f /run/test-holder.pid");
+    command_result_free(&r);
+    usleep(200 * 1000);
     for (size_t i = 0; i < 2; i++) {
         ferry(&r, hosts[i], "storage umount");
         CU_ASSERT_EQUAL(r.status, 0);
