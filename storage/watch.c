@@ -221,6 +221,32 @@ int watch_clear_fenced(const struct ferry_config *cfg)
     return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+int watch_peer_status(const struct ferry_config *cfg, const char *host, char *liveness, size_t lsize, char *state,
+                      size_t ssize)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/watch.json", cfg->storage.runtime_dir);
+    struct json_object *o = json_object_from_file(path), *v, *peers;
+    int r = -ENOENT;
+    if (!o)
+        return r;
+    int64_t pid = json_object_object_get_ex(o, "pid", &v) ? json_object_get_int64(v) : 0;
+    if (pid > 0 && kill((pid_t)pid, 0) == 0 && json_object_object_get_ex(o, "peers", &peers)) {
+        for (size_t i = 0; i < json_object_array_length(peers); i++) {
+            struct json_object *e = json_object_array_get_idx(peers, i);
+            if (!json_object_object_get_ex(e, "host", &v) || strcasecmp(json_object_get_string(v), host))
+                continue;
+            if (json_object_object_get_ex(e, "liveness", &v))
+                snprintf(liveness, lsize, "%s", json_object_get_string(v));
+            if (json_object_object_get_ex(e, "state", &v))
+                snprintf(state, ssize, "%s", json_object_get_string(v));
+            r = 0;
+        }
+    }
+    json_object_put(o);
+    return r;
+}
+
 /* ---- the renewer -------------------------------------------------------------------- */
 
 struct renewer_conn {

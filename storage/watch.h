@@ -28,6 +28,12 @@ int storage_watch_run(const struct ferry_config *cfg);
 /* This host's name as the lease files know it (the short host name). */
 int watch_host_name(char host[LEASE_HOST_MAX + 1]);
 
+/* What this host's watch daemon observes of another host (from RUNTIME_DIR/watch.json):
+ * liveness ("live", "expired", "fenced", "released", "unknown") and its record's state.
+ * -ENOENT when no daemon runs here or it has not seen host. */
+int watch_peer_status(const struct ferry_config *cfg, const char *host, char *liveness, size_t lsize, char *state,
+                      size_t ssize);
+
 /* STATE_DIR/fenced: is the host fenced, and why (reason may be NULL). */
 bool watch_is_fenced(const struct ferry_config *cfg, char *reason, size_t size);
 int watch_set_fenced(const struct ferry_config *cfg, const char *reason);
