@@ -101,6 +101,8 @@ static const struct config_key config_keys[] = {
       24 * HOUR, NULL, NULL, "A live migration not finished after this long is aborted (or switched to post-copy)." },
     { "migrate", "downtime_steps", KEY_DURATION_LIST, F(migrate.downtime_steps), "50ms,100ms,200ms,500ms", NULL,
       1, 60000, NULL, NULL, "The maximum downtime allowed, raised step by step while memory does not converge." },
+    { "migrate", "bandwidth", KEY_UINT, F(migrate.bandwidth_mib), "0", NULL, 0, 1000000, NULL, NULL,
+      "Limit of a live migration's memory and disk copy, MiB/s; 0: no limit." },
     { "migrate", "allow_post_copy", KEY_BOOL, F(migrate.allow_post_copy), "false", NULL, 0, 0, NULL, NULL,
       "On completion timeout, switch to post-copy instead of aborting." },
     { "migrate", "libvirt_version_match", KEY_ENUM, F(migrate.libvirt_version_match), "exact", "exact|minor", 0, 0,

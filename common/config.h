@@ -62,6 +62,7 @@ struct migrate_config {
     bool disk_overcommit;
     unsigned completion_timeout_ms;
     struct duration_list downtime_steps; /* increasing */
+    unsigned bandwidth_mib; /* MiB/s for memory and disk copy; 0: no limit */
     bool allow_post_copy;
     int libvirt_version_match; /* enum version_match */
     unsigned shutdown_timeout_ms;

@@ -193,7 +193,7 @@ size_t deep_check_store(struct store_facts *f, unsigned jobs)
     w.todo = calloc(f->n_images ? f->n_images : 1, sizeof(size_t));
     if (!w.todo)
         return 0;
-    char why[96];
+    char why[160];
     for (size_t i = 0; i < f->n_images; i++) {
         const struct image_facts *im = &f->images[i];
         if (!im->qcow2 || im->qcow2->status != QCOW2_VALID || im->qcow2->truncated || im->read_errno)
@@ -204,8 +204,10 @@ size_t deep_check_store(struct store_facts *f, unsigned jobs)
         w.todo[w.n++] = i;
     }
     atomic_init(&w.next, 0);
-    if (jobs == 0)
-        jobs = 1;
+    if (jobs == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cpus > 0 ? (unsigned)cpus : 1;
+    }
     pthread_t threads[256];
     unsigned started = 0;
     for (unsigned i = 1; i < jobs && i < 256 && i < w.n; i++)

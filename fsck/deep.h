@@ -20,7 +20,7 @@ char *deep_image_spec(const char *path);
 void deep_parse(const char *json_text, int exit_status, struct deep_result *d);
 
 /* Checks every qcow2 image whose header could be read and whose guest is not running,
- * jobs at a time. Results go to images[i].deep. Returns how many were checked. */
+ * jobs at a time (0: one per CPU). Results go to images[i].deep. Returns how many were checked. */
 size_t deep_check_store(struct store_facts *f, unsigned jobs);
 
 /* qemu-img check -r all on the image at path (no backing). Returns 0 when qemu-img says the

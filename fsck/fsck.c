@@ -41,7 +41,7 @@ int fsck_run(const struct fsck_options *o, FILE *out)
         report.operational_error = true;
     } else {
         if (o->deep)
-            report.deep_checked = deep_check_store(&facts, o->jobs ? o->jobs : 2);
+            report.deep_checked = deep_check_store(&facts, o->jobs);
         fsck_rules_run(&facts, &o->limits, &findings);
         if (o->repair) {
             if (repair_apply(&facts, &findings, facts.local_host, facts.now_s, &repair) < 0)

@@ -132,8 +132,19 @@ static int quarantine_move(struct quarantine *q, const struct store_facts *f, co
     _cleanup_close_ int to = open_beneath(q->qfd, dir, O_PATH | O_DIRECTORY);
     if (from < 0 || to < 0)
         return from < 0 ? from : to;
-    if (renameat2(from, base, to, base, RENAME_NOREPLACE) < 0)
-        return -errno;
+    if (renameat2(from, base, to, base, RENAME_NOREPLACE) < 0) {
+        /* NFS and FUSE file systems refuse the flag (EINVAL): check, then rename. The
+         * target is in this run's own new directory, so nothing else creates it meanwhile. */
+        struct stat st;
+        if (errno != EINVAL)
+            return -errno;
+        if (fstatat(to, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            return -EEXIST;
+        if (errno != ENOENT)
+            return -errno;
+        if (renameat(from, base, to, base) < 0)
+            return -errno;
+    }
     _cleanup_free_ char *p = repair_escape(x->fix_rel);
     _cleanup_free_ char *m = repair_escape(x->message);
     fprintf(q->manifest, "%s\t%s\t%s\n", x->rule, p ? p : "?", m ? m : "?");

@@ -126,9 +126,38 @@ bool instance_guarded(const struct store_facts *f, const char *uuid, char *why, 
     return instance_running(f, uuid, why, size) || instance_migrating(f, uuid, why, size);
 }
 
+static size_t valid_claims(const struct instance_facts *in, const struct owner_claim **v, size_t max);
+
+/*
+ * Repairs of an instance are its owner's business: another host may be running it, and
+ * this host cannot see that host's guests. So a host repairs only an instance it owns, one
+ * whose every claimant is dead, or (with no owner records on the store) one its own libvirt
+ * defines; with owner records in use, an instance nobody claims is fair game too.
+ */
+static bool owned_elsewhere(const struct store_facts *f, const struct fsck_limits *l, const char *uuid, char *why,
+                            size_t size)
+{
+    const struct instance_facts *in = find_instance(f, uuid);
+    const struct owner_claim *v[8];
+    char dead[160];
+    if (!in)
+        return false; /* a leftover of an instance that is gone */
+    size_t n = valid_claims(in, v, 8);
+    if (n == 0 && !f->owners_in_use && !store_find_domain(f, uuid)) {
+        snprintf(why, size, "no owner records on this store: another host may run it");
+        return true;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i]->host, f->local_host) && !host_is_dead(f, l, v[i]->host, dead, sizeof(dead))) {
+            snprintf(why, size, "owned by %s: repairs are left to that host", v[i]->host);
+            return true;
+        }
+    return false;
+}
+
 /* Sets what -y would do, and whether the instance it belongs to forbids it. */
-static void set_fix(const struct store_facts *f, struct finding *x, enum fix_kind k, const char *rel,
-                    const char *instance)
+static void set_fix(const struct store_facts *f, const struct fsck_limits *l, struct finding *x, enum fix_kind k,
+                    const char *rel, const char *instance)
 {
     x->fix = k;
     x->fix_rel = strdup(rel);
@@ -136,7 +165,8 @@ static void set_fix(const struct store_facts *f, struct finding *x, enum fix_kin
         abort();
     if (instance && instance[0]) {
         snprintf(x->instance, sizeof(x->instance), "%s", instance);
-        instance_guarded(f, instance, x->guarded, sizeof(x->guarded));
+        if (!instance_guarded(f, instance, x->guarded, sizeof(x->guarded)))
+            owned_elsewhere(f, l, instance, x->guarded, sizeof(x->guarded));
     }
 }
 
@@ -235,8 +265,7 @@ static void check_corrupt_flag(const struct store_facts *f, const struct fsck_li
 
 static void check_dirty_flag(const struct store_facts *f, const struct fsck_limits *l, struct finding_list *out)
 {
-    (void)l;
-    char why[96];
+    char why[160];
     for (size_t i = 0; i < f->n_images; i++) {
         const struct image_facts *im = &f->images[i];
         if (!header_usable(im) || !im->qcow2->dirty || im->qcow2->corrupt)
@@ -250,7 +279,7 @@ static void check_dirty_flag(const struct store_facts *f, const struct fsck_limi
         struct finding *x = finding_add(out, "qcow2-dirty-flag", SEVERITY_WARNING, im->rel,
                                         "dirty flag set with no guest running: it was not closed cleanly, so its "
                                         "refcounts may be stale");
-        set_fix(f, x, FIX_QCOW2_REPAIR, im->rel, uuid);
+        set_fix(f, l, x, FIX_QCOW2_REPAIR, im->rel, uuid);
     }
 }
 
@@ -490,14 +519,13 @@ static void check_permissions(const struct store_facts *f, const struct fsck_lim
 
 static void check_symlinks(const struct store_facts *f, const struct fsck_limits *l, struct finding_list *out)
 {
-    (void)l;
     for (size_t i = 0; i < f->n_symlinks; i++) {
         const struct symlink_facts *s = &f->symlinks[i];
         if (!symlink_escapes(s->rel, s->target, f->roots, f->n_roots))
             continue;
         struct finding *x = finding_add(out, "symlink-escape", SEVERITY_ERROR, s->rel,
                                         "symlink to '%s' leads out of the store (not followed)", s->target);
-        set_fix(f, x, FIX_QUARANTINE, s->rel, s->instance);
+        set_fix(f, l, x, FIX_QUARANTINE, s->rel, s->instance);
     }
 }
 
@@ -517,7 +545,7 @@ static void check_stale_partial(const struct store_facts *f, const struct fsck_l
         struct finding *x = finding_add(out, "stale-partial", SEVERITY_WARNING, o->rel, "%s, untouched for %s (stale after %s)",
                                         what[o->kind], format_age(a, age, sizeof(age)),
                                         format_age(l->stale_partial_age_s, limit, sizeof(limit)));
-        set_fix(f, x, FIX_QUARANTINE, o->rel, o->instance);
+        set_fix(f, l, x, FIX_QUARANTINE, o->rel, o->instance);
     }
 }
 
@@ -550,7 +578,7 @@ static void check_unused_base(const struct store_facts *f, const struct fsck_lim
                                         "no image in the store uses this base image, unchanged for %s (unused after %s)",
                                         format_age(a, age, sizeof(age)),
                                         format_age(l->unused_base_age_s, limit, sizeof(limit)));
-        set_fix(f, x, FIX_QUARANTINE, im->rel, NULL);
+        set_fix(f, l, x, FIX_QUARANTINE, im->rel, NULL);
         if (incomplete)
             snprintf(x->guarded, sizeof(x->guarded), "%s: cannot prove it unused", incomplete);
     }

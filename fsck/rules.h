@@ -42,7 +42,7 @@ struct finding {
     enum fix_kind fix;
     char *fix_rel;    /* what the fix acts on (usually rel) */
     char instance[FSCK_UUID_LEN + 1]; /* the instance it belongs to, "" when none */
-    char guarded[96]; /* why it must not be touched ("guest running (libvirt)"), "" when it may */
+    char guarded[160]; /* why it must not be touched ("guest running (libvirt)"), "" when it may */
     bool fixed;
     char *not_fixed; /* after a repair attempt that did not happen or failed: why */
 };

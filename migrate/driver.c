@@ -3,6 +3,7 @@
  * its monitor. Domain XML is read with XPath (libxml2), never by string search.
  */
 #include "driver.h"
+#include "driver_internal.h"
 
 #include "bounded_io.h"
 #include "cleanup.h"
@@ -36,19 +37,7 @@
 #define LOCAL_URI "qemu:///system"
 #define MAGIC_READ 65536
 
-struct driver {
-    const struct ferry_config *cfg;
-    char host[FACTS_NAME_MAX];
-    char dest_uri[FACTS_PATH_MAX];
-    virConnectPtr src, dst;
-    virDomainPtr dom;
-    char name[FACTS_NAME_MAX];
-    char *xml; /* the live (or inactive) definition */
-    bool auth_asked;
-    char dst_error[512];
-    char virt_type[16], arch[32], machine[64], emulator[FACTS_PATH_MAX];
-    char *cpu_xml; /* the guest's <cpu> element */
-};
+
 
 static void quiet(void *data, virErrorPtr err)
 {
@@ -56,7 +45,7 @@ static void quiet(void *data, virErrorPtr err)
     (void)err;
 }
 
-static const char *lv_error(void)
+const char *driver_libvirt_error(void)
 {
     virErrorPtr e = virGetLastError();
     return e && e->message ? e->message : "unknown libvirt error";
@@ -185,7 +174,7 @@ int driver_open(const struct ferry_config *cfg, const char *domain, const char *
     virSetErrorFunc(NULL, quiet);
     d->src = virConnectOpen(LOCAL_URI);
     if (!d->src) {
-        if (asprintf(error, "cannot connect to the local libvirt (%s): %s", LOCAL_URI, lv_error()) < 0)
+        if (asprintf(error, "cannot connect to the local libvirt (%s): %s", LOCAL_URI, driver_libvirt_error()) < 0)
             *error = NULL;
         driver_close(d);
         return -ECONNREFUSED;
@@ -203,7 +192,7 @@ int driver_open(const struct ferry_config *cfg, const char *domain, const char *
     text_copy(d->name, sizeof(d->name), virDomainGetName(d->dom));
     d->xml = virDomainGetXMLDesc(d->dom, 0);
     if (!d->xml) {
-        if (asprintf(error, "cannot read guest %s's definition: %s", d->name, lv_error()) < 0)
+        if (asprintf(error, "cannot read guest %s's definition: %s", d->name, driver_libvirt_error()) < 0)
             *error = NULL;
         driver_close(d);
         return -EIO;
@@ -219,7 +208,7 @@ int driver_open(const struct ferry_config *cfg, const char *domain, const char *
         virConnectAuth auth = { types, ARRAY_SIZE(types), auth_callback, d };
         d->dst = virConnectOpenAuth(d->dest_uri, &auth, 0);
         if (!d->dst)
-            text_printf(d->dst_error, sizeof(d->dst_error), "cannot connect to %s: %s", d->dest_uri, lv_error());
+            text_printf(d->dst_error, sizeof(d->dst_error), "cannot connect to %s: %s", d->dest_uri, driver_libvirt_error());
     }
     *out = d;
     return 0;
@@ -312,6 +301,7 @@ static void gather_disks(struct driver *d, xmlXPathContextPtr ctx, xmlNodePtr ro
         xpath_string(ctx, n, "@device", k->device, sizeof(k->device));
         xpath_string(ctx, n, "driver/@type", k->format, sizeof(k->format));
         xpath_string(ctx, n, "backingStore/source/@file", k->backing, sizeof(k->backing));
+        xpath_string(ctx, n, "backingStore/format/@type", k->backing_format, sizeof(k->backing_format));
         k->readonly = xpath_string(ctx, n, "count(readonly)", ro, sizeof(ro))[0] == '1';
         const char *base = strrchr(k->path, '/');
         k->is_config_drive = (base && !strcmp(base + 1, "disk.config")) || !strcmp(k->device, "cdrom");
@@ -416,7 +406,7 @@ static void gather_host(struct driver *d, virConnectPtr c, struct host_facts *h)
 }
 
 /* A transient directory pool on the destination over the instance store. */
-static virStoragePoolPtr dest_pool(struct driver *d, const char *dir)
+virStoragePoolPtr driver_dest_pool(struct driver *d, const char *dir)
 {
     char xml[FACTS_PATH_MAX + 256];
     snprintf(xml, sizeof(xml),
@@ -427,7 +417,7 @@ static virStoragePoolPtr dest_pool(struct driver *d, const char *dir)
 
 static void gather_dest_space(struct driver *d, struct host_facts *h)
 {
-    virStoragePoolPtr pool = dest_pool(d, d->cfg->storage.mount_point);
+    virStoragePoolPtr pool = driver_dest_pool(d, d->cfg->storage.mount_point);
     virStoragePoolInfo info;
     if (pool && virStoragePoolGetInfo(pool, &info) == 0) {
         h->instance_dir_free_bytes = info.available;
@@ -510,7 +500,7 @@ static void gather_cpu(struct driver *d, struct migrate_facts *f)
         break;
     }
     snprintf(f->cpu_detail, sizeof(f->cpu_detail), "%s%s", r == VIR_CPU_COMPARE_ERROR ? "cannot compare: " : "",
-             r == VIR_CPU_COMPARE_ERROR ? lv_error() : d->cpu_xml ? "the guest's CPU against the destination's hypervisor"
+             r == VIR_CPU_COMPARE_ERROR ? driver_libvirt_error() : d->cpu_xml ? "the guest's CPU against the destination's hypervisor"
                                                                   : "this host's CPU against the destination's");
 }
 
@@ -616,10 +606,10 @@ static void prove_token(struct driver *d, struct sharing_facts *s)
     snprintf(path, sizeof(path), "%s/%s", store, name);
     s->token_tried = true;
 
-    virStoragePoolPtr pool = dest_pool(d, store);
+    virStoragePoolPtr pool = driver_dest_pool(d, store);
     if (!pool) {
         snprintf(s->token_detail, sizeof(s->token_detail), "cannot open %s through the destination's libvirt: %s",
-                 store, lv_error());
+                 store, driver_libvirt_error());
         return;
     }
     snprintf(xml, sizeof(xml),
@@ -634,7 +624,7 @@ static void prove_token(struct driver *d, struct sharing_facts *s)
         virStreamFree(st);
     if (!written) {
         snprintf(s->token_detail, sizeof(s->token_detail), "cannot write a token in %s on the destination: %s", store,
-                 lv_error());
+                 driver_libvirt_error());
     } else {
         char back[256];
         size_t len = 0;
@@ -797,11 +787,17 @@ int driver_live_migrate(struct driver *d, const struct live_options *o, struct l
     pthread_t t;
     bool monitoring = pthread_create(&t, NULL, monitor_main, &m) == 0;
 
+    virTypedParameterPtr params = NULL;
+    int nparams = 0, maxparams = 0;
+    if (d->cfg->migrate.bandwidth_mib)
+        virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                d->cfg->migrate.bandwidth_mib);
     uint64_t t0 = clock_monotonic_ms();
-    int rc = virDomainMigrateToURI3(d->dom, d->dest_uri, NULL, 0, flags);
+    int rc = virDomainMigrateToURI3(d->dom, d->dest_uri, params, nparams, flags);
+    virTypedParamsFree(params, nparams);
     res->migrate_ms = clock_monotonic_ms() - t0;
     if (rc < 0)
-        snprintf(res->error, sizeof(res->error), "%s", lv_error());
+        snprintf(res->error, sizeof(res->error), "%s", driver_libvirt_error());
 
     pthread_mutex_lock(&m.lock);
     m.done = true;
@@ -830,6 +826,6 @@ int driver_live_migrate(struct driver *d, const struct live_options *o, struct l
     virTypedParamsFree(p, n);
     if (virDomainUndefine(d->dom) < 0)
         log_warn("guest %s runs on %s, but its old definition here could not be removed: %s (virsh undefine %s)",
-                 d->name, d->host, lv_error(), d->name);
+                 d->name, d->host, driver_libvirt_error(), d->name);
     return 0;
 }

@@ -52,6 +52,7 @@ struct disk_facts {
     uint64_t virtual_size;    /* bytes */
     uint64_t allocation;      /* bytes on disk */
     char backing[FACTS_PATH_MAX]; /* backing file ("" for none) */
+    char backing_format[16];      /* raw, qcow2 */
     uint64_t backing_allocation;
     /* Does the destination already have the backing file with the same checksum? */
     bool dest_has_backing;

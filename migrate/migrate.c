@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "driver.h"
 #include "log.h"
+#include "move.h"
 #include "text.h"
 
 #include <errno.h>
@@ -97,10 +98,10 @@ int migrate_run(const struct ferry_config *cfg, const struct migrate_request *re
         o->result = MIGRATE_RESULT_PLANNED;
     } else if (o->plan.path == MIGRATE_PATH_SHARED) {
         run_shared(d, req, o);
+    } else if (o->plan.path == MIGRATE_PATH_BLOCK) {
+        move_block(d, cfg, req, o);
     } else {
-        o->result = MIGRATE_RESULT_REFUSED;
-        snprintf(o->cause, sizeof(o->cause), "the %s path is not available in this version of ferry yet",
-                 migrate_path_name(o->plan.path));
+        move_cold(d, cfg, req, o);
     }
     o->timings.total_ms = clock_monotonic_ms() - start;
     driver_close(d);

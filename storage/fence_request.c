@@ -90,8 +90,9 @@ int storage_fence_host(const struct ferry_config *cfg, const char *target, bool 
     struct fence_request req = { .requested_at = time(NULL) };
     text_copy(req.target, sizeof(req.target), target);
     text_copy(req.requested_by, sizeof(req.requested_by), me);
-    snprintf(res->request_id, sizeof(res->request_id), "%s-%lld-%04x", me, (long long)req.requested_at,
-             (unsigned)(getpid() ^ clock_monotonic_us()) & 0xffff);
+    /* At most 40 + 1 + 20 + 1 + 4 characters: within the 64 a request id may have. */
+    text_printf(res->request_id, sizeof(res->request_id), "%.40s-%lld-%04x", me, (long long)req.requested_at,
+                (unsigned)(getpid() ^ clock_monotonic_us()) & 0xffff);
     text_copy(req.request_id, sizeof(req.request_id), res->request_id);
 
     char buf[LEASE_RECORD_MAX], path[EXPORT_SPEC_PATH_MAX];

@@ -584,7 +584,8 @@ int nfs_stream_wait(struct nfs_stream *s, struct nfs_stream_io *io)
         if (r < 0)
             return r;
     }
-    return io->status;
+    /* Requests failed by a lost connection: say so, not how each one failed. */
+    return io->status < 0 && s->broken ? -ECONNRESET : io->status;
 }
 
 static int wait_all(struct nfs_stream *s)

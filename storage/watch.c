@@ -376,9 +376,9 @@ static void observe_peers(struct watch *w, struct renewer_conn *rc, uint64_t dea
         if (r < 0)
             snprintf(problem, sizeof(problem), "unreadable: %s", strerror(-r));
         else if (st != LEASE_DECODE_OK)
-            snprintf(problem, sizeof(problem), "%s: %s", lease_decode_status_name(st), why);
+            text_printf(problem, sizeof(problem), "%s: %s", lease_decode_status_name(st), why);
         else if (strcmp(rec.host, list.names[i]))
-            snprintf(problem, sizeof(problem), "names host %s, not %s", rec.host, list.names[i]);
+            text_printf(problem, sizeof(problem), "names host %s, not %s", rec.host, list.names[i]);
         uint64_t done = clock_monotonic_ms();
         pthread_mutex_lock(&w->lock);
         struct peer *p = peer_slot(w, list.names[i]);

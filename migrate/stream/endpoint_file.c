@@ -225,7 +225,7 @@ static int file_write_manifest(struct endpoint *e, const char *text)
 }
 
 /*
- * One data run. Measured (tests/bench): pread into the ring (needed anyway for the checksum)
+ * One data run. Measured by hand (1 GiB dense, 4 GiB sparse, ext4): pread into the ring (needed for the checksum)
  * then pwrite from it beats a second in-kernel copy with copy_file_range on ext4, which has
  * no reflinks; FERRY_STREAM_COPY_FILE_RANGE=1 switches to copy_file_range for comparison.
  */

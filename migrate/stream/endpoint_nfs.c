@@ -39,6 +39,12 @@ static int connect_stream(struct endpoint *e)
     struct nfs_endpoint *n = NFS_EP(e);
     _cleanup_free_ char *why = NULL;
     struct nfs_stream_options options = { .timeout_ms = e->io_timeout_ms };
+    /* Knobs for measurements (tests/bench/bench-copy): requests in flight, request size. */
+    const char *in_flight = getenv("FERRY_NFS_IN_FLIGHT"), *request = getenv("FERRY_NFS_REQUEST");
+    if (in_flight)
+        options.max_in_flight = (unsigned)strtoul(in_flight, NULL, 10);
+    if (request)
+        options.request_size = strtoul(request, NULL, 10);
     int r = nfs_stream_connect(e->spec.host, e->spec.path, &options, &n->s, &why);
     if (r < 0)
         return endpoint_fail(e, r, "%s %s: %s", e->role, e->label, why ? why : strerror(-r));

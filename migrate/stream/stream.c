@@ -88,6 +88,7 @@ struct copy {
     uint64_t start_done;   /* done when this run started */
     uint64_t resume_at;    /* the checkpoint resumed from */
     uint64_t t0_ms, last_checkpoint_ms, last_progress_ms;
+    uint64_t checkpoint_ms;
     struct manifest manifest;
 };
 
@@ -466,7 +467,7 @@ static int writer_loop(struct copy *cp, uint64_t *next, uint64_t *oldest)
             if (r < 0)
                 return r;
         }
-        if (clock_monotonic_ms() - cp->last_checkpoint_ms >= CHECKPOINT_MS && (r = write_checkpoint(cp)) < 0)
+        if (clock_monotonic_ms() - cp->last_checkpoint_ms >= cp->checkpoint_ms && (r = write_checkpoint(cp)) < 0)
             return r;
         report_progress(cp, false);
     }
@@ -850,6 +851,8 @@ int stream_copy(const struct stream_request *req, struct stream_result *res, cha
     memset(cp, 0, sizeof(*cp));
     cp->req = req;
     cp->chunk = chunk;
+    const char *env_checkpoint = getenv("FERRY_STREAM_CHECKPOINT_MS"); /* for measurements */
+    cp->checkpoint_ms = env_checkpoint ? strtoull(env_checkpoint, NULL, 10) : CHECKPOINT_MS;
     pthread_mutex_init(&cp->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);

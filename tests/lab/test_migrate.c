@@ -14,13 +14,15 @@
 static const char *const hosts[] = { "hostA", "hostB" };
 static char *instances, *export_spec, *export2;
 
-static void write_config(const char *host, const char *spec, const char *id)
+static void write_config(const char *host, const char *spec, const char *id, const char *extra)
 {
     char *dir = lab_env("FERRY_LAB_DIR");
     char *path = test_strf("%s/%s/etc-ferry/ferry.conf", dir, host);
+    /* The lab's guests have no ACPI: a cold move must be allowed to destroy them. */
     char *text = test_strf("# written by tests/lab/test_migrate.c\n[storage]\nexport = %s\ndriver = fuse\n"
-                           "export_id = %s\n[lease]\nrenew_interval = 1s\nfence_after = 10s\nlease_timeout = 20s\n",
-                           spec, id ? id : "");
+                           "export_id = %s\n[lease]\nrenew_interval = 1s\nfence_after = 10s\nlease_timeout = 20s\n"
+                           "[migrate]\nshutdown_timeout = 2s\nallow_destroy = true\n%s",
+                           spec, id ? id : "", extra ? extra : "");
     CU_ASSERT_EQUAL(test_write_file(path, text), 0);
     free(text);
     free(path);
@@ -33,14 +35,14 @@ static void setup_storage(void)
     instances = lab_env("FERRY_LAB_INSTANCES");
     export_spec = lab_env("FERRY_LAB_EXPORT");
     export2 = lab_env("FERRY_LAB_EXPORT2");
-    write_config("hostA", export_spec, NULL);
+    write_config("hostA", export_spec, NULL, NULL);
     lab_exec(&r, "hostA", "ferry storage init | awk '/^export_id = / {print $3}'");
     CU_ASSERT_EQUAL_FATAL(r.status, 0);
     r.out[strcspn(r.out, "\n")] = 0;
     char *id = strdup(r.out);
     command_result_free(&r);
     for (size_t i = 0; i < 2; i++) {
-        write_config(hosts[i], export_spec, id);
+        write_config(hosts[i], export_spec, id, NULL);
         lab_exec(&r, hosts[i], "ferry storage umount >/dev/null; ferry storage mount && "
                                "(setsid ferry storage watch </dev/null >>/var/log/ferry/test-migrate-watch.log 2>&1 & "
                                "echo $! > /run/test-migrate-watch.pid)");
@@ -220,9 +222,246 @@ static void test_forced_shared_without_sharing_refused(void)
     command_result_free(&r);
     lab_exec(&r, "hostA", "rm -rf %s/%s", instances, name);
     command_result_free(&r);
-    lab_exec(&r, "hostB", "ferry storage umount && ferry storage mount");
-    CU_ASSERT_EQUAL(r.status, 0);
+    free(name);
+}
+
+static char *file_checksum(const char *host, const char *path)
+{
+    struct command_result r;
+    lab_exec(&r, host, "sha256sum '%s' | cut -d' ' -f1", path);
+    char *sum = r.status == 0 ? strndup(r.out, 64) : strdup("missing");
     command_result_free(&r);
+    return sum;
+}
+
+static bool exists_on(const char *host, const char *path)
+{
+    struct command_result r;
+    lab_exec(&r, host, "test -e '%s'", path);
+    bool yes = r.status == 0;
+    command_result_free(&r);
+    return yes;
+}
+
+/* Sharing is broken (hostB mounts other storage, from the previous case): auto falls back
+ * to block migration, copying the base image and the config drive itself. */
+static void test_block_fallback(void)
+{
+    struct command_result r;
+    int status;
+    char *name = lab_unique_name("mig-block");
+    char *base = test_strf("%s/_base/ferry-guest-base", instances);
+    char *cdrom = test_strf("%s/%s/disk.config", instances, name);
+    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s --backing --config-drive iso9660", name, instances), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    command_result_free(&r);
+    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
+    char *base_sum = file_checksum("hostA", base), *cd_sum = file_checksum("hostA", cdrom);
+
+    char *args = test_strf("%s --to hostB", name);
+    struct json_object *o = migrate("hostA", args, &status);
+    free(args);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "result"), "ok");
+    CU_ASSERT_STRING_EQUAL(jstr(o, "path"), "block");
+    lab_log("block: stream %lld ms, migrate %lld ms, downtime %lld ms", (long long)jtiming(o, "stream_ms"),
+            (long long)jtiming(o, "migrate_ms"), (long long)jtiming(o, "downtime_ms"));
+    json_object_put(o);
+
+    long last_a = lab_guest_counter(name, "hostA");
+    long later = lab_guest_wait_counter(name, "hostB", last_a + 2, 30);
+    long first_b = lab_guest_first_counter(name, "hostB");
+    lab_log("hostA's console stops at %ld; hostB's starts at %ld, reaches %ld", last_a, first_b, later);
+    CU_ASSERT_EQUAL(first_b, last_a + 1);
+    CU_ASSERT(later >= last_a + 2);
+    CU_ASSERT(running_on("hostB", name));
+    CU_ASSERT_FALSE(defined_on("hostA", name));
+    /* Its disk came along (the counter stored in hostB's copy keeps up), and the base image
+     * and the config drive arrived identical. */
+    CU_ASSERT(lab_guest_disk_counter(name, "hostB", instances) >= last_a + 1);
+    char *there = file_checksum("hostB", base);
+    CU_ASSERT_STRING_EQUAL(there, base_sum);
+    free(there);
+    there = file_checksum("hostB", cdrom);
+    CU_ASSERT_STRING_EQUAL(there, cd_sum);
+    free(there);
+    /* The source's instance directory is gone (it was not shared). */
+    char *dir = test_strf("%s/%s", instances, name);
+    CU_ASSERT_FALSE(exists_on("hostA", dir));
+    free(dir);
+
+    lab_run(&r, "guest destroy %s", name);
+    command_result_free(&r);
+    lab_exec(&r, "hostB", "rm -rf %s/%s", instances, name);
+    command_result_free(&r);
+    free(base_sum);
+    free(cd_sum);
+    free(base);
+    free(cdrom);
+    free(name);
+}
+
+/* A cold move: the guest goes down here, its files are copied identical, and it starts
+ * there, counting on from what its disk remembered. */
+static void test_cold(void)
+{
+    struct command_result r;
+    int status;
+    char *name = lab_unique_name("mig-cold");
+    char *disk = test_strf("%s/%s/disk", instances, name);
+    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s --backing --config-drive vfat", name, instances), 0);
+    command_result_free(&r);
+    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
+
+    char *args = test_strf("%s --to hostB --mode cold", name);
+    struct json_object *o = migrate("hostA", args, &status);
+    free(args);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "result"), "ok");
+    CU_ASSERT_STRING_EQUAL(jstr(o, "path"), "cold");
+    json_object_put(o);
+
+    long stored = lab_guest_counter(name, "hostA");
+    CU_ASSERT(lab_guest_wait_counter(name, "hostB", 1, 30) >= 1);
+    long first_b = lab_guest_first_counter(name, "hostB");
+    lab_log("cold: hostA's console stopped at %ld; hostB's starts at %ld", stored, first_b);
+    /* The guest resumes counting from its disk: at most the one unsaved tick is lost. */
+    CU_ASSERT(first_b >= stored && first_b <= stored + 1);
+    CU_ASSERT(running_on("hostB", name));
+    CU_ASSERT_FALSE(defined_on("hostA", name));
+    CU_ASSERT_FALSE(exists_on("hostA", disk));
+
+    lab_run(&r, "guest destroy %s", name);
+    command_result_free(&r);
+    lab_exec(&r, "hostB", "rm -rf %s/%s", instances, name);
+    command_result_free(&r);
+    free(disk);
+    free(name);
+}
+
+/* A shut-off guest moved cold arrives with images identical to the source's. */
+static void test_cold_shut_off_identical(void)
+{
+    struct command_result r;
+    int status;
+    char *name = lab_unique_name("mig-off");
+    char *disk = test_strf("%s/%s/disk", instances, name);
+    char *cd = test_strf("%s/%s/disk.config", instances, name);
+    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s --config-drive vfat --no-start", name, instances), 0);
+    command_result_free(&r);
+    char *disk_sum = file_checksum("hostA", disk), *cd_sum = file_checksum("hostA", cd);
+    char *args = test_strf("%s --to hostB", name);
+    struct json_object *o = migrate("hostA", args, &status);
+    free(args);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "path"), "cold");
+    json_object_put(o);
+    char *there = file_checksum("hostB", disk);
+    CU_ASSERT_STRING_EQUAL(there, disk_sum);
+    free(there);
+    there = file_checksum("hostB", cd);
+    CU_ASSERT_STRING_EQUAL(there, cd_sum);
+    free(there);
+    CU_ASSERT(defined_on("hostB", name));
+    CU_ASSERT_FALSE(running_on("hostB", name));
+    lab_run(&r, "guest destroy %s", name);
+    command_result_free(&r);
+    lab_exec(&r, "hostB", "rm -rf %s/%s", instances, name);
+    command_result_free(&r);
+    free(disk_sum);
+    free(cd_sum);
+    free(disk);
+    free(cd);
+    free(name);
+}
+
+/* The destination's libvirtd dies while the disk is being mirrored: the result is
+ * rolled-back, the guest runs on hostA, and nothing of it is left on hostB. */
+static void test_dest_libvirtd_killed_during_block(void)
+{
+    struct command_result r;
+    char *name = lab_unique_name("mig-kill");
+    CU_ASSERT_EQUAL_FATAL(
+        lab_run(&r, "guest create %s hostA %s --format raw --size 512M --no-start", name, instances), 0);
+    command_result_free(&r);
+    /* Data to mirror, so that there is time to pull the plug. */
+    lab_exec(&r, "hostA", "qemu-io -f raw -c 'write -P 0xab 1M 384M' %s/%s/disk >/dev/null && "
+                          "virsh -c qemu:///system start %s",
+             instances, name, name);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    command_result_free(&r);
+    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 1, 30) >= 1);
+
+    char *dir = lab_env("FERRY_LAB_DIR");
+    char *out = test_strf("%s/migrate-kill.json", dir);
+    /* 40 MiB/s: the 384 MiB take seconds to mirror, time enough to kill hostB's libvirtd. */
+    char *cfgpath = test_strf("%s/hostA/etc-ferry/slow.conf", dir);
+    char *confpath = test_strf("%s/hostA/etc-ferry/ferry.conf", dir);
+    char *conf = test_read_file(confpath);
+    char *slow = test_strf("%s[migrate]\nbandwidth = 40\n", conf ? conf : "");
+    CU_ASSERT_EQUAL(test_write_file(cfgpath, slow), 0);
+    free(confpath);
+    free(conf);
+    free(slow);
+    lab_exec(&r, "hostA", "ferry --config /etc/ferry/slow.conf migrate %s --to hostB --json > %s 2>&1 & echo $!", name,
+             out);
+    command_result_free(&r);
+    /* Wait for the storage copy to be under way, then kill hostB's libvirtd. */
+    bool copying = false;
+    for (int i = 0; i < 300 && !copying; i++) {
+        lab_exec(&r, "hostA", "virsh -c qemu:///system domjobinfo %s 2>/dev/null | grep -c -e 'File remaining' -e 'Data remaining'",
+                 name);
+        copying = r.status == 0;
+        command_result_free(&r);
+        if (!copying)
+            usleep(50 * 1000);
+    }
+    CU_ASSERT(copying);
+    lab_run(&r, "libvirtd kill hostB");
+    lab_log("%s", r.out);
+    command_result_free(&r);
+    sleep(2);
+    lab_run(&r, "libvirtd start hostB");
+    lab_log("%s", r.out);
+    command_result_free(&r);
+
+    /* ferry finishes its rollback once hostB's libvirt answers again. */
+    struct json_object *o = NULL;
+    for (int i = 0; i < 60 && !o; i++) {
+        char *text = test_read_file(out);
+        if (text && strstr(text, "\"result\"")) {
+            o = json_tokener_parse(strchr(text, '{'));
+            lab_log("ferry's output:\n%.*s", (int)(strchr(text, '{') - text), text);
+        }
+        free(text);
+        if (!o)
+            sleep(1);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    lab_log("result: %s: %s", jstr(o, "result"), jstr(o, "cause"));
+    CU_ASSERT_STRING_EQUAL(jstr(o, "result"), "rolled-back");
+    json_object_put(o);
+
+    long before = lab_guest_counter(name, "hostA");
+    CU_ASSERT(lab_guest_wait_counter(name, "hostA", before + 2, 30) >= before + 2);
+    CU_ASSERT(running_on("hostA", name));
+    CU_ASSERT_FALSE(defined_on("hostB", name));
+    char *idir = test_strf("%s/%s", instances, name);
+    lab_exec(&r, "hostB", "ls -la %s 2>&1", idir);
+    lab_log("hostB after the rollback: %s", r.out);
+    command_result_free(&r);
+    CU_ASSERT_FALSE(exists_on("hostB", idir));
+    CU_ASSERT(exists_on("hostA", idir));
+    free(idir);
+
+    lab_run(&r, "guest destroy %s", name);
+    command_result_free(&r);
+    lab_exec(&r, "hostA", "rm -rf %s/%s %s", instances, name, out);
+    command_result_free(&r);
+    unlink(cfgpath);
+    free(cfgpath);
+    free(out);
+    free(dir);
     free(name);
 }
 
@@ -233,6 +472,10 @@ int main(void)
         { "shared path hostA -> hostB -> hostA keeps the guest counting", test_shared_there_and_back },
         { "--dry-run and check change nothing", test_dry_run_changes_nothing },
         { "forced shared without sharing is refused, nothing changed", test_forced_shared_without_sharing_refused },
+        { "without sharing, auto falls back to block (base image, config drive)", test_block_fallback },
+        { "cold: shut down, copied, started there from its disk", test_cold },
+        { "cold: a shut-off guest's images arrive identical", test_cold_shut_off_identical },
+        { "destination's libvirtd killed during block: rolled back", test_dest_libvirtd_killed_during_block },
         { "both hosts unmount", teardown_storage },
         { NULL, NULL },
     };

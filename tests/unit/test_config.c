@@ -261,7 +261,9 @@ static const char full_conf[] = "# ferry.conf: every key set\n"                 
                                 "[storage]\n"                                                  /* 45 */
                                 "state_dir = /srv/ferry/state\n"                               /* 46 */
                                 "runtime_dir = /srv/ferry/run\n"                               /* 47 */
-                                "log_dir = /srv/ferry/log\n";                                  /* 48 */
+                                "log_dir = /srv/ferry/log\n"                                   /* 48 */
+                                "[migrate]\n"                                                  /* 49 */
+                                "bandwidth = 100\n";                                           /* 50 */
 
 static void test_full_ferry_conf(void)
 {
@@ -317,6 +319,8 @@ static void test_full_ferry_conf(void)
     ASSERT_SOURCE(cfg, "storage", "export_id", "ferry.conf:9");
     ASSERT_SOURCE(cfg, "storage", "state_dir", "ferry.conf:46");
     ASSERT_SOURCE(cfg, "storage", "log_dir", "ferry.conf:48");
+    ASSERT_SOURCE(cfg, "migrate", "bandwidth", "ferry.conf:50");
+    CU_ASSERT_EQUAL(cfg->migrate.bandwidth_mib, 100);
     ASSERT_STR(cfg->storage.runtime_dir, "/srv/ferry/run");
     ASSERT_SOURCE(cfg, "storage", "latency_fail", "ferry.conf:14");
     ASSERT_SOURCE(cfg, "lease", "renew_interval", "ferry.conf:18");

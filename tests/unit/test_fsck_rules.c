@@ -96,6 +96,7 @@ static void set_backing(size_t image, size_t backing, const char *name)
     im->qcow2->has_backing = true;
     snprintf(im->qcow2->backing_name, sizeof(im->qcow2->backing_name), "%s", name);
     im->backing_class = BACKING_IN_STORE;
+    free(im->backing_rel);
     im->backing_rel = strdup(backing != FSCK_NO_INDEX ? F.images[backing].rel : "_base/gone");
     im->backing = backing;
     im->backing_errno = backing != FSCK_NO_INDEX ? 0 : ENOENT;
@@ -152,6 +153,21 @@ static struct disk_decl *add_decl(struct disk_decl **v, size_t *n, const char *p
     strcpy(d->format, format);
     d->stat_errno = err;
     return d;
+}
+
+/* Forgets an instance's disk.info and libvirt.xml declarations. */
+static void drop_decls(size_t in)
+{
+    struct instance_facts *x = &F.instances[in];
+    for (size_t i = 0; i < x->n_disk_info; i++) {
+        free(x->disk_info[i].path);
+        free(x->disk_info[i].rel);
+    }
+    for (size_t i = 0; i < x->n_xml_disks; i++) {
+        free(x->xml_disks[i].path);
+        free(x->xml_disks[i].rel);
+    }
+    x->n_disk_info = x->n_xml_disks = 0;
 }
 
 /* A clean instance: qcow2 disk on a raw base, config drive, records, claim, live lease. */
@@ -346,7 +362,8 @@ static void test_corrupt_and_dirty(void)
     F.images[base].qcow2 = calloc(1, sizeof(struct qcow2_info));
     F.images[base].qcow2->status = QCOW2_VALID;
     F.images[base].qcow2->dirty = true;
-    F.instances[0].n_disk_info = F.instances[1].n_disk_info = 0; /* they said raw... */
+    drop_decls(0); /* they said qcow2 over raw... */
+    drop_decls(1);
     run();
     CU_ASSERT_EQUAL(count("qcow2-dirty-flag", "_base/b"), 1);
     add_held("_base/b");
@@ -403,8 +420,8 @@ static void test_backing_loop_and_depth(void)
     F.images[base].qcow2->status = QCOW2_VALID;
     set_backing(base, c, "c");
     set_backing(c, 1, "../" U1 "/disk");
-    F.instances[0].n_disk_info = F.instances[1].n_disk_info = 0;
-    F.instances[0].n_xml_disks = F.instances[1].n_xml_disks = 0;
+    drop_decls(0);
+    drop_decls(1);
     run();
     CU_ASSERT_EQUAL(count("backing-loop", U1 "/disk"), 1);
     CU_ASSERT_EQUAL(count("backing-loop", "_base/b"), 1);
@@ -636,7 +653,7 @@ static void test_unused_base(void)
     size_t chain = add_image("snapshots/s1", IMAGE_CHAIN, FSCK_NO_INDEX, "qcow2");
     set_backing(chain, via, "../_base/via-chain");
     set_backing(F.instances[1].first_image, chain, "../snapshots/s1");
-    F.instances[1].n_disk_info = F.instances[1].n_xml_disks = 0;
+    drop_decls(1);
     run();
     expect_only("unused-base", "_base/old");
     CU_ASSERT_EQUAL(L.v[0].fix, FIX_QUARANTINE);
@@ -825,6 +842,41 @@ static void test_guarded(void)
     add_claim(1, "hostB", OWNER_INCOMING, "hostA");
     CU_ASSERT_TRUE(instance_guarded(&F, U2, why, sizeof(why)));
     CU_ASSERT_STRING_EQUAL(why, "migrating (owner record: hostB incoming, peer hostA)");
+}
+
+/* Repairs are the owner's: another live host's instance is reported, not repaired. */
+static void test_owned_elsewhere(void)
+{
+    clean_store();
+    add_symlink(U2 "/escape", "/etc", U2);
+    strcpy(F.instances[1].claims[0].host, "hostB");
+    strcpy(F.instances[1].claims[0].rec.host, "hostB");
+    run();
+    const struct finding *x = find("symlink-escape", U2 "/escape");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_STRING_EQUAL(x->guarded, "owned by hostB: repairs are left to that host");
+    /* hostB released its lease: dead, so this host may repair (and dead-owner says so). */
+    F.leases[1].obs.state = LEASE_RELEASED;
+    run();
+    x = find("symlink-escape", U2 "/escape");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_STRING_EQUAL(x->guarded, "");
+    CU_ASSERT_PTR_NOT_NULL(find("dead-owner", U2));
+    /* No owner records on the store: only what this host's libvirt defines is its own. */
+    clean_store();
+    add_symlink(U2 "/escape", "/etc", U2);
+    F.owners_in_use = false;
+    F.instances[1].n_claims = 0;
+    run();
+    CU_ASSERT_STRING_EQUAL(find("symlink-escape", U2 "/escape")->guarded,
+                           "no owner records on this store: another host may run it");
+    add_domain(U2, false, false);
+    run();
+    CU_ASSERT_STRING_EQUAL(find("symlink-escape", U2 "/escape")->guarded, "");
+    /* Leftovers of an instance that is gone are anyone's to clean. */
+    add_leftover(U1 "_del", LEFTOVER_DELETED, "33333333-3333-4333-8333-333333333333", NOW - 9 * DAY, true);
+    run();
+    CU_ASSERT_STRING_EQUAL(find("stale-partial", U1 "_del")->guarded, "");
 }
 
 static void test_metadata_and_deep(void)
@@ -1113,6 +1165,7 @@ int main(void)
         { "dead-owner", test_dead_owner },
         { "double-owner", test_double_owner },
         { "guarded: running, migrating", test_guarded },
+        { "repairs are the owner's", test_owned_elsewhere },
         { "metadata-invalid and qcow2-check", test_metadata_and_deep },
         { "findings are sorted", test_sorted },
         { "paths", test_paths },

@@ -115,10 +115,8 @@ static void make_instance(const char *uuid, const char *backing)
     put_file(rel, text);
     free(rel);
     free(text);
-    /* A vfat config drive: what the probe looks for, the rest zeros. */
-    sh("truncate -s 1M %s/disk.config && printf 'FAT12   ' | dd of=%s/disk.config bs=1 seek=54 conv=notrunc "
-       "2>/dev/null && printf '\\125\\252' | dd of=%s/disk.config bs=1 seek=510 conv=notrunc 2>/dev/null",
-       uuid, uuid, uuid);
+    /* A vfat config drive, as Nova makes it with [DEFAULT] config_drive_format = vfat. */
+    sh("mkfs.vfat -C -n config-2 %s/disk.config 1024 >/dev/null", uuid);
     sh("echo booted > %s/console.log", uuid);
     write_claim(uuid, host, OWNER_OWNED, NULL);
 }
@@ -521,9 +519,10 @@ static void test_symlink_escape(void)
 static void test_config_drive(void)
 {
     make_store();
-    sh("truncate -s 0 %s/disk.config && truncate -s 1M %s/disk.config && printf '\\001CD001' | dd of=%s/disk.config "
-       "bs=1 seek=32768 conv=notrunc 2>/dev/null",
-       U1, U1, U1);
+    /* Nova's default: an iso9660 config drive, made as Nova makes it. */
+    sh("mkdir -p %s/cd/openstack/latest && echo '{}' > %s/cd/openstack/latest/meta_data.json && rm %s/disk.config && "
+       "genisoimage -quiet -o %s/disk.config -V config-2 -J -r %s/cd",
+       tmp, tmp, U1, U1, tmp);
     struct json_object *doc = expect_one("config-drive-format", U1 "/disk.config", "info", 0);
     json_object_put(doc);
     sh("truncate -s 0 %s/disk.config && truncate -s 1M %s/disk.config", U1, U1);
@@ -682,7 +681,17 @@ static void test_running_guest_untouched(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(jstr(e, "guarded"), "guest running (libvirt domain instance-1)"));
     e = finding(doc, "double-owner", U2);
     CU_ASSERT_PTR_NOT_NULL(e);
-    CU_ASSERT_TRUE(jbool(finding(doc, "symlink-escape", U2 "/escape"), "fixed")); /* shut off: repaired */
+    /* Shut off here, but another (live) host owns it: its repairs are that host's. */
+    e = finding(doc, "symlink-escape", U2 "/escape");
+    CU_ASSERT_FALSE(jbool(e, "fixed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(e, "guarded"), "owned by other: repairs are left to that host"));
+    CU_ASSERT_EQUAL(status, 4);
+    json_object_put(doc);
+    /* Once that host is dead (its lease released), this host may repair it. */
+    write_lease("other", LEASE_RELEASED);
+    doc = fsck_json("-y", &status);
+    CU_ASSERT_TRUE(jbool(finding(doc, "symlink-escape", U2 "/escape"), "fixed"));
+    CU_ASSERT_PTR_NOT_NULL(finding(doc, "dead-owner", U2));
     CU_ASSERT_EQUAL(status, 5);
     json_object_put(doc);
     char *link = test_strf("%s/%s/escape", store, U1);

@@ -170,8 +170,11 @@ static void check_copy(const char *name, uint64_t data_bytes)
     if (allocated(dst) > data_bytes + CHUNK)
         fprintf(stderr, "%s: %llu bytes allocated for %llu bytes of data\n", name,
                 (unsigned long long)allocated(dst), (unsigned long long)data_bytes);
-    CU_ASSERT_FALSE(exists(test_strf("%s" STREAM_PARTIAL_SUFFIX, dst)));
-    CU_ASSERT_FALSE(exists(test_strf("%s" STREAM_MANIFEST_SUFFIX, dst)));
+    char *partial = test_strf("%s" STREAM_PARTIAL_SUFFIX, dst), *manifest = test_strf("%s" STREAM_MANIFEST_SUFFIX, dst);
+    CU_ASSERT_FALSE(exists(partial));
+    CU_ASSERT_FALSE(exists(manifest));
+    free(partial);
+    free(manifest);
     CU_ASSERT_EQUAL(stat(dst, &st), 0);
     CU_ASSERT_EQUAL(st.st_mode & 0777, 0644);
     free(error);
@@ -462,8 +465,8 @@ static void test_bad_inputs(void)
     char *src = path_in("odd"), *missing = path_in("missing"), *dst = path_in("bad.copy");
     char *exists_already = path_in("holes.copy"), *no_dir = path_in("no/such/dir/x");
     char *escape = test_strf("%s/sub/../../elsewhere", dir);
-    mkdir(test_strf("%s/sub", dir), 0755);
     char *root = test_strf("%s/sub", dir);
+    mkdir(root, 0755);
 
     expect_error(&(struct stream_request){ .source = missing, .destination = dst }, -ENOENT, "does not exist");
     expect_error(&(struct stream_request){ .source = src, .destination = exists_already }, -EEXIST, "--force");
