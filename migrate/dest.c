@@ -205,6 +205,27 @@ int dest_delete(struct dest_dir *dir, const char *name)
     return r;
 }
 
+int dest_write_file(struct dest_dir *dir, const char *name, const void *data, size_t len, char **error)
+{
+    char xml[FACTS_PATH_MAX];
+    *error = NULL;
+    dest_delete(dir, name);
+    snprintf(xml, sizeof(xml),
+             "<volume><name>%s</name><capacity unit='bytes'>%zu</capacity><target><format type='raw'/>"
+             "<permissions><mode>0644</mode></permissions></target></volume>",
+             name, len);
+    virStorageVolPtr vol = virStorageVolCreateXML(dir->pool, xml, 0);
+    if (!vol)
+        return set_error(error, "cannot create %s on the destination: %s", name, driver_libvirt_error());
+    virStreamPtr st = virStreamNew(dir->d->dst, 0);
+    bool ok = st && virStorageVolUpload(vol, st, 0, len, 0) == 0 && virStreamSend(st, data, len) == (int)len &&
+              virStreamFinish(st) == 0;
+    if (st)
+        virStreamFree(st);
+    virStorageVolFree(vol);
+    return ok ? 0 : set_error(error, "cannot write %s on the destination: %s", name, driver_libvirt_error());
+}
+
 char *driver_migratable_xml(struct driver *d)
 {
     return virDomainGetXMLDesc(d->dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_MIGRATABLE | VIR_DOMAIN_XML_SECURE);

@@ -29,6 +29,8 @@ int dest_create_overlay(struct dest_dir *dir, const char *name, uint64_t capacit
 /* An empty image of capacity bytes, in format (raw: sparse; qcow2: no backing). */
 int dest_create_image(struct dest_dir *dir, const char *name, uint64_t capacity, const char *format, char **error);
 int dest_delete(struct dest_dir *dir, const char *name);
+/* A small file written whole (replacing one of the same name). */
+int dest_write_file(struct dest_dir *dir, const char *name, const void *data, size_t len, char **error);
 
 /* The guest's definition for another host (migratable, inactive). Caller frees. */
 char *driver_migratable_xml(struct driver *d);

@@ -9,6 +9,7 @@
 #include "driver.h"
 #include "log.h"
 #include "move.h"
+#include "owners.h"
 #include "text.h"
 
 #include <errno.h>
@@ -96,12 +97,25 @@ int migrate_run(const struct ferry_config *cfg, const struct migrate_request *re
         text_copy(o->cause, sizeof(o->cause), o->plan.reason);
     } else if (req->dry_run) {
         o->result = MIGRATE_RESULT_PLANNED;
-    } else if (o->plan.path == MIGRATE_PATH_SHARED) {
-        run_shared(d, req, o);
-    } else if (o->plan.path == MIGRATE_PATH_BLOCK) {
-        move_block(d, cfg, req, o);
     } else {
-        move_cold(d, cfg, req, o);
+        struct owner_move owners;
+        owners_prepare(&owners, cfg, f);
+        owners_mark_outgoing(&owners);
+        if (o->plan.path == MIGRATE_PATH_SHARED)
+            run_shared(d, req, o);
+        else if (o->plan.path == MIGRATE_PATH_BLOCK)
+            move_block(d, cfg, req, o);
+        else
+            move_cold(d, cfg, req, o);
+        if (o->result == MIGRATE_RESULT_OK) {
+            char *oerr = NULL;
+            if (owners_finish(d, &owners, &oerr) < 0)
+                log_warn("the guest runs on %s, but its owner record could not be moved: %s ('ferry fsck' reports it)",
+                         req->host, oerr ? oerr : "?");
+            free(oerr);
+        } else {
+            owners_abort(&owners);
+        }
     }
     o->timings.total_ms = clock_monotonic_ms() - start;
     driver_close(d);

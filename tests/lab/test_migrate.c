@@ -159,6 +159,42 @@ static void test_shared_there_and_back(void)
     free(name);
 }
 
+/* Nova names instance directories by UUID; ferry keeps their owner records true. */
+static void test_owner_record_follows_guest(void)
+{
+    struct command_result r;
+    int status;
+    const char *uuid = "7a1c0f52-3b9e-4d2a-9c61-0e5b8f4d2a17";
+    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s", uuid, instances), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    command_result_free(&r);
+    CU_ASSERT(lab_guest_wait_counter(uuid, "hostA", 1, 30) >= 1);
+    char *args = test_strf("%s --to hostB", uuid);
+    struct json_object *o = migrate("hostA", args, &status);
+    free(args);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "result"), "ok");
+    json_object_put(o);
+    lab_exec(&r, "hostA", "ls %s/.ferry/owners/%s; cat %s/.ferry/owners/%s/hostB", instances, uuid, instances, uuid);
+    lab_log("owner records after hostA -> hostB:\n%s", r.out);
+    CU_ASSERT_STRING_EQUAL(strtok(r.out, "\n"), "hostB"); /* only hostB claims it */
+    command_result_free(&r);
+    lab_exec(&r, "hostB", "grep -x 'state owned' %s/.ferry/owners/%s/hostB", instances, uuid);
+    CU_ASSERT_EQUAL(r.status, 0);
+    command_result_free(&r);
+    /* fsck on either host sees one owner, alive: no owner findings */
+    lab_exec(&r, "hostA", "ferry fsck -n --json --instances %s", instances);
+    if (strstr(r.out, "\"rule\": \"double-owner\"") || strstr(r.out, "\"rule\": \"dead-owner\""))
+        lab_log("fsck on hostA:\n%s", r.out);
+    CU_ASSERT_PTR_NULL(strstr(r.out, "\"rule\": \"double-owner\""));
+    CU_ASSERT_PTR_NULL(strstr(r.out, "\"rule\": \"dead-owner\""));
+    command_result_free(&r);
+    lab_run(&r, "guest destroy %s", uuid);
+    command_result_free(&r);
+    lab_exec(&r, "hostB", "rm -rf %s/%s %s/.ferry/owners/%s", instances, uuid, instances, uuid);
+    command_result_free(&r);
+}
+
 static void test_dry_run_changes_nothing(void)
 {
     struct command_result r;
@@ -470,6 +506,7 @@ int main(void)
     static const struct test_case cases[] = {
         { "both hosts mount the export and hold leases", setup_storage },
         { "shared path hostA -> hostB -> hostA keeps the guest counting", test_shared_there_and_back },
+        { "the owner record follows the guest", test_owner_record_follows_guest },
         { "--dry-run and check change nothing", test_dry_run_changes_nothing },
         { "forced shared without sharing is refused, nothing changed", test_forced_shared_without_sharing_refused },
         { "without sharing, auto falls back to block (base image, config drive)", test_block_fallback },
