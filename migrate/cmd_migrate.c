@@ -10,6 +10,7 @@
 #include "migrate.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +55,13 @@ const struct command_doc migrate_doc = {
                 "ferry migrate check instance-00000001 --to compute2",
 };
 
-static volatile sig_atomic_t cancel_requested;
+/* Set by SIGINT; lock-free, so a signal handler may store it. */
+static atomic_bool cancel_requested;
 
 static void on_interrupt(int sig)
 {
     (void)sig;
-    cancel_requested = 1;
+    atomic_store(&cancel_requested, true);
 }
 
 static void human_bytes(uint64_t b, char *buf, size_t size)

@@ -704,8 +704,8 @@ static void *monitor_main(void *arg)
             break;
         usleep(200 * 1000);
         uint64_t now = clock_monotonic_ms();
-        if ((m->o->cancel && *m->o->cancel) || now - start >= mc->completion_timeout_ms) {
-            bool post_copy = !(m->o->cancel && *m->o->cancel) && mc->allow_post_copy;
+        if ((m->o->cancel && atomic_load(m->o->cancel)) || now - start >= mc->completion_timeout_ms) {
+            bool post_copy = !(m->o->cancel && atomic_load(m->o->cancel)) && mc->allow_post_copy;
             if (post_copy && virDomainMigrateStartPostCopy(m->d->dom, 0) == 0) {
                 log_warn("migration not finished after %llu s: switched to post-copy",
                          (unsigned long long)(now - start) / 1000);
@@ -713,7 +713,7 @@ static void *monitor_main(void *arg)
                 continue;
             }
             pthread_mutex_lock(&m->lock);
-            if (m->o->cancel && *m->o->cancel)
+            if (m->o->cancel && atomic_load(m->o->cancel))
                 m->cancelled = true;
             else
                 m->timed_out = true;

@@ -10,6 +10,7 @@
 #include "facts.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,7 +51,7 @@ struct live_options {
     bool copy_storage_all;   /* VIR_MIGRATE_NON_SHARED_DISK */
     live_progress_fn progress;
     void *progress_arg;
-    volatile sig_atomic_t *cancel; /* set (e.g. by SIGINT): abort the job */
+    const atomic_bool *cancel; /* set (e.g. by SIGINT): abort the job */
 };
 
 struct live_result {

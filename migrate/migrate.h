@@ -13,6 +13,7 @@
 #include "plan.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 
 enum migrate_result {
     MIGRATE_RESULT_OK,          /* the guest runs on the destination */
@@ -30,7 +31,7 @@ struct migrate_request {
     bool disk_overcommit;
     live_progress_fn progress; /* live migration progress (TTY bar) */
     void *progress_arg;
-    volatile sig_atomic_t *cancel;
+    const atomic_bool *cancel; /* set (e.g. by SIGINT): stop cleanly and roll back */
 };
 
 struct migrate_timings {

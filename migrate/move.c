@@ -181,7 +181,7 @@ static int stream_to_dest(struct driver *d, const struct ferry_config *cfg, cons
         .destination = dest,
         .config = cfg,
         .durable = true,
-        .cancel = NULL,
+        .cancel = req->cancel,
     };
     (void)d;
     (void)req;
@@ -386,7 +386,7 @@ int move_block(struct driver *d, const struct ferry_config *cfg, const struct mi
         r = copy_instance_files(d, cfg, req, o, &l, false);
     if (r == 0)
         r = precreate_disks(d, o, &l);
-    if (r == 0 && req->cancel && *req->cancel) {
+    if (r == 0 && req->cancel && atomic_load(req->cancel)) {
         text_printf(o->cause, sizeof(o->cause), "cancelled by the operator");
         r = -ECANCELED;
     }
@@ -448,7 +448,7 @@ int move_cold(struct driver *d, const struct ferry_config *cfg, const struct mig
         if (r == 0)
             r = copy_instance_files(d, cfg, req, o, &l, true);
     }
-    if (r == 0 && req->cancel && *req->cancel) {
+    if (r == 0 && req->cancel && atomic_load(req->cancel)) {
         text_printf(o->cause, sizeof(o->cause), "cancelled by the operator");
         r = -ECANCELED;
     }

@@ -36,6 +36,7 @@ enum {
     RING_SLOTS = 8,
     PIECE = 256 << 10,       /* a local source is read in pieces of this size */
     ZERO_BLOCK = 64 << 10,   /* granularity of all-zero detection */
+    HOLE_CHUNKS = 256,       /* at most this many chunks of hole in one slot */
     CHECKPOINT_MS = 1000,    /* manifest update interval */
     PROGRESS_MS = 200,
 };
@@ -78,6 +79,7 @@ struct copy {
     uint64_t read_from;  /* where reading (and hashing) starts */
     uint64_t skip_until; /* below this: hashed, not written (resumed prefix) */
     struct checksum hash;
+    bool write_on_reader; /* a synchronous destination written by the reader (write_early) */
 
     /* writer */
     uint64_t done;        /* every byte below is written */
@@ -98,6 +100,28 @@ static bool cancelled(const struct copy *cp)
 }
 
 /* ---- reader --------------------------------------------------------------------------------- */
+
+/*
+ * A slot that is all hole grows over the whole chunks of hole after it (up to HOLE_CHUNKS):
+ * the reader does not stop at every chunk of a large hole, and the writer gets one slot to
+ * pass instead of hundreds. It ends on a chunk boundary (or at the end of the file), where
+ * a checkpoint may fall, and never across the end of a resumed prefix.
+ */
+static void coalesce_hole(struct copy *cp, struct slot *slot)
+{
+    uint64_t d = cp->size, e = cp->size, end = slot->offset + slot->len;
+    if (end >= cp->size || cp->src->ops->next_extent(cp->src, end, &d, &e) < 0)
+        return; /* a failure shows again at the next slot */
+    uint64_t limit = d >= cp->size ? cp->size : d / cp->chunk * cp->chunk;
+    uint64_t max = slot->offset + (uint64_t)HOLE_CHUNKS * cp->chunk;
+    if (limit > max)
+        limit = max;
+    if (slot->offset < cp->skip_until && limit > cp->skip_until)
+        limit = cp->skip_until;
+    if (limit > end)
+        slot->len = limit - slot->offset;
+    slot->skip = slot->offset + slot->len <= cp->skip_until;
+}
 
 /* Finds the data extents of one slot, as the source knows them; an asynchronous source
  * (NFS) starts reading them now, a local one is read piece by piece in reader_process(). */
@@ -132,6 +156,8 @@ static int reader_submit(struct copy *cp, struct slot *slot)
         pos = e;
     }
     slot->nextents = n;
+    if (n == 0 && cp->src->ops->next_extent)
+        coalesce_hole(cp, slot);
     if (cp->src->ops->next_extent)
         return 0;
     for (unsigned i = 0; i < n; i++) {
@@ -191,52 +217,56 @@ static int write_early(struct copy *cp, struct slot *slot, unsigned from)
 }
 
 /*
- * Reads what is left to read of a slot and finds its data runs. A local source is read in
- * pieces of PIECE bytes, each checked for zeros and, for a local destination, written while
- * it is hot in the cache.
+ * Reads what is left to read of a slot, finds its data runs and hashes it, piece by piece
+ * (PIECE bytes): each piece is checked for zeros and hashed while it is still in this core's
+ * cache, and the zeros between extents are hashed in order. The writer thread is left with
+ * the destination's I/O alone. A local source is read here piece by piece (an asynchronous
+ * one has been read into the slot already).
  */
 static int reader_process(struct copy *cp, struct slot *slot)
 {
     const struct run *ext = slot->extents;
-    bool sync = cp->src->ops->next_extent != NULL, early = cp->dst->ops->write_early;
+    bool sync = cp->src->ops->next_extent != NULL;
+    uint64_t hashed = 0; /* relative to the slot */
     for (unsigned i = 0; i < slot->nextents; i++) {
+        checksum_update_zeros(&cp->hash, ext[i].start - hashed);
         uint32_t done = 0;
         while (done < ext[i].len) {
             uint32_t start = ext[i].start + done;
-            uint32_t n = sync ? ext[i].len - done : ext[i].len;
-            if (sync && n > PIECE)
+            uint32_t n = ext[i].len - done;
+            if (n > PIECE)
                 n = PIECE - (uint32_t)((slot->offset + start) % PIECE);
             if (sync) {
                 int r = cp->src->ops->read_submit(cp->src, slot, slot->offset + start, slot->buf + start, n);
                 if (r < 0)
                     return r;
             }
-            /* The last run may continue into this piece: write from it again only if it grows. */
             unsigned first = slot->nruns;
             uint32_t last_end = first ? slot->runs[first - 1].start + slot->runs[first - 1].len : 0;
             find_data_runs(slot, start, n);
-            if (early && sync) {
+            checksum_update(&cp->hash, slot->buf + start, n);
+            if (cp->write_on_reader) {
+                /* The last run may continue into this piece: write only its new part. */
+                int r;
                 if (first && last_end == start && slot->runs[first - 1].start + slot->runs[first - 1].len > last_end) {
-                    /* Written up to last_end already: write only the new part of that run. */
                     struct run *run = &slot->runs[first - 1];
                     struct run saved = *run;
                     run->len = saved.start + saved.len - last_end;
                     run->start = last_end;
-                    int r = write_early(cp, slot, first - 1);
+                    r = write_early(cp, slot, first - 1);
                     *run = saved;
-                    if (r < 0)
-                        return r;
                 } else {
-                    int r = write_early(cp, slot, first);
-                    if (r < 0)
-                        return r;
+                    r = write_early(cp, slot, first);
                 }
+                if (r < 0)
+                    return r;
             }
             done += n;
         }
+        hashed = ext[i].start + ext[i].len;
     }
-    if (early && !sync)
-        return write_early(cp, slot, 0);
+    checksum_update_zeros(&cp->hash, slot->len - hashed);
+    slot->hash_after = cp->hash;
     return 0;
 }
 
@@ -358,24 +388,11 @@ static int write_checkpoint(struct copy *cp)
     return cp->done > cp->checkpointed && !cp->dst->ops->in_place ? write_manifest_now(cp) : 0;
 }
 
-/* The file's checksum over one slot, in order: its data extents, and zeros between. */
-static void hash_slot(struct copy *cp, struct slot *slot)
-{
-    uint32_t pos = 0;
-    for (unsigned i = 0; i < slot->nextents; i++) {
-        checksum_update_zeros(&cp->hash, slot->extents[i].start - pos);
-        checksum_update(&cp->hash, slot->buf + slot->extents[i].start, slot->extents[i].len);
-        pos = slot->extents[i].start + slot->extents[i].len;
-    }
-    checksum_update_zeros(&cp->hash, slot->len - pos);
-    slot->hash_after = cp->hash;
-}
-
 /* Finishes the oldest slot in flight and gives it back to the reader. */
 static int complete_oldest(struct copy *cp, uint64_t *oldest)
 {
     struct slot *slot = &cp->slots[*oldest % RING_SLOTS];
-    int r = slot->skip ? 0 : cp->dst->ops->write_early ? slot->status : cp->dst->ops->write_wait(cp->dst, slot);
+    int r = slot->skip ? 0 : cp->write_on_reader ? slot->status : cp->dst->ops->write_wait(cp->dst, slot);
     if (r < 0)
         return r;
     cp->done = slot->offset + slot->len;
@@ -452,8 +469,7 @@ static int writer_loop(struct copy *cp, uint64_t *next, uint64_t *oldest)
             break;
 
         struct slot *slot = &cp->slots[*next % RING_SLOTS];
-        hash_slot(cp, slot);
-        if (!slot->skip && !cp->dst->ops->write_early) {
+        if (!slot->skip && !cp->write_on_reader) {
             throttle(cp, slot->data_bytes);
             r = cp->dst->ops->write_submit(cp->dst, slot);
             if (r < 0)
@@ -725,6 +741,8 @@ static int run_copy(struct copy *cp, struct stream_result *res, char **error)
     }
     cp->size = cp->info.size;
     cp->dst->peer_fd = cp->info.local_fd;
+    const char *env_early = getenv("FERRY_STREAM_WRITE_ON_READER"); /* for measurements */
+    cp->write_on_reader = cp->dst->ops->write_early && cp->src->ops->next_extent && env_early && !strcmp(env_early, "1");
     r = ring_init(cp);
     if (r < 0) {
         free(st.manifest_text);

@@ -90,7 +90,7 @@ struct run {
 
 struct slot {
     uint64_t offset;
-    uint32_t len;
+    uint64_t len;        /* at most chunk_size, except a slot that is all hole */
     char *buf;           /* chunk_size bytes */
     struct run *runs;
     unsigned nruns;

@@ -411,16 +411,21 @@ static void test_cold_shut_off_identical(void)
     free(name);
 }
 
-/* The destination's libvirtd dies while the disk is being mirrored: the result is
- * rolled-back, the guest runs on hostA, and nothing of it is left on hostB. */
-static void test_dest_libvirtd_killed_during_block(void)
+enum interruption { KILL_DEST_LIBVIRTD, CTRL_C };
+
+/*
+ * A block migration interrupted while libvirt mirrors the disk — the destination's libvirtd
+ * dies, or the operator presses Ctrl-C — ends rolled-back: the guest goes on running on
+ * hostA with its disk, and nothing of it is left on hostB.
+ */
+static void interrupt_block_migration(enum interruption how)
 {
     struct command_result r;
-    char *name = lab_unique_name("mig-kill");
+    char *name = lab_unique_name(how == CTRL_C ? "mig-int" : "mig-kill");
     CU_ASSERT_EQUAL_FATAL(
         lab_run(&r, "guest create %s hostA %s --format raw --size 512M --no-start", name, instances), 0);
     command_result_free(&r);
-    /* Data to mirror, so that there is time to pull the plug. */
+    /* Data to mirror, so that there is time to interrupt. */
     lab_exec(&r, "hostA", "qemu-io -f raw -c 'write -P 0xab 1M 384M' %s/%s/disk >/dev/null && "
                           "virsh -c qemu:///system start %s",
              instances, name, name);
@@ -429,8 +434,8 @@ static void test_dest_libvirtd_killed_during_block(void)
     CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 1, 30) >= 1);
 
     char *dir = lab_env("FERRY_LAB_DIR");
-    char *out = test_strf("%s/migrate-kill.json", dir);
-    /* 40 MiB/s: the 384 MiB take seconds to mirror, time enough to kill hostB's libvirtd. */
+    char *out = test_strf("%s/migrate-%s.json", dir, name);
+    /* 40 MiB/s: the 384 MiB take seconds to mirror, time enough to interrupt. */
     char *cfgpath = test_strf("%s/hostA/etc-ferry/slow.conf", dir);
     char *confpath = test_strf("%s/hostA/etc-ferry/ferry.conf", dir);
     char *conf = test_read_file(confpath);
@@ -441,11 +446,13 @@ static void test_dest_libvirtd_killed_during_block(void)
     free(slow);
     lab_exec(&r, "hostA", "ferry --config /etc/ferry/slow.conf migrate %s --to hostB --json > %s 2>&1 & echo $!", name,
              out);
+    long pid = strtol(r.out, NULL, 10);
     command_result_free(&r);
-    /* Wait for the storage copy to be under way, then kill hostB's libvirtd. */
+    /* Wait for the storage copy to be under way, then interrupt. */
     bool copying = false;
     for (int i = 0; i < 300 && !copying; i++) {
-        lab_exec(&r, "hostA", "virsh -c qemu:///system domjobinfo %s 2>/dev/null | grep -c -e 'File remaining' -e 'Data remaining'",
+        lab_exec(&r, "hostA",
+                 "virsh -c qemu:///system domjobinfo %s 2>/dev/null | grep -c -e 'File remaining' -e 'Data remaining'",
                  name);
         copying = r.status == 0;
         command_result_free(&r);
@@ -453,15 +460,21 @@ static void test_dest_libvirtd_killed_during_block(void)
             usleep(50 * 1000);
     }
     CU_ASSERT(copying);
-    lab_run(&r, "libvirtd kill hostB");
-    lab_log("%s", r.out);
-    command_result_free(&r);
-    sleep(2);
-    lab_run(&r, "libvirtd start hostB");
-    lab_log("%s", r.out);
-    command_result_free(&r);
+    if (how == CTRL_C) {
+        lab_exec(&r, "hostA", "kill -INT %ld", pid);
+        lab_log("Ctrl-C (SIGINT) to ferry, pid %ld: exit %d", pid, r.status);
+        command_result_free(&r);
+    } else {
+        lab_run(&r, "libvirtd kill hostB");
+        lab_log("%s", r.out);
+        command_result_free(&r);
+        sleep(2);
+        lab_run(&r, "libvirtd start hostB");
+        lab_log("%s", r.out);
+        command_result_free(&r);
+    }
 
-    /* ferry finishes its rollback once hostB's libvirt answers again. */
+    /* ferry finishes its rollback (once hostB's libvirt answers again). */
     struct json_object *o = NULL;
     for (int i = 0; i < 60 && !o; i++) {
         char *text = test_read_file(out);
@@ -501,6 +514,16 @@ static void test_dest_libvirtd_killed_during_block(void)
     free(name);
 }
 
+static void test_dest_libvirtd_killed_during_block(void)
+{
+    interrupt_block_migration(KILL_DEST_LIBVIRTD);
+}
+
+static void test_ctrl_c_during_block(void)
+{
+    interrupt_block_migration(CTRL_C);
+}
+
 int main(void)
 {
     static const struct test_case cases[] = {
@@ -513,6 +536,7 @@ int main(void)
         { "cold: shut down, copied, started there from its disk", test_cold },
         { "cold: a shut-off guest's images arrive identical", test_cold_shut_off_identical },
         { "destination's libvirtd killed during block: rolled back", test_dest_libvirtd_killed_during_block },
+        { "Ctrl-C during block: rolled back", test_ctrl_c_during_block },
         { "both hosts unmount", teardown_storage },
         { NULL, NULL },
     };
