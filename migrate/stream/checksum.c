@@ -70,7 +70,7 @@ static void update_zeros_fast(struct checksum *c, uint64_t len)
     if (update_fn == checksum_update_avx2)
         checksum_zero_stripes_avx2(s, stripes);
     else
-        consume_zero_stripes(s, stripes);
+        consume_zero_stripes(s, stripes, zero_blocks_scalar);
     s->totalLen += len - tail;
     s->bufferedSize = 0;
     update_zeros_plain(c, tail);

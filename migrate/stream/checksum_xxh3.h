@@ -30,7 +30,26 @@ static inline uint64_t read64(const unsigned char *p)
  * XXH3's accumulate and scramble steps do for zero input (see checksum.c). Built in each
  * object, so the lane loops are vectorised for AVX2 in checksum_avx2.c.
  */
-static inline void consume_zero_stripes(XXH3_state_t *s, uint64_t stripes)
+/*
+ * `blocks` whole blocks of zero stripes: per lane, add the block's constant, then XXH3's
+ * scramble. Each lane is one serial chain; the lanes are independent.
+ */
+typedef void zero_blocks_fn(uint64_t acc[LANES], const uint64_t c[LANES], const uint64_t keys[LANES],
+                            uint64_t blocks);
+
+static inline void zero_blocks_scalar(uint64_t acc[LANES], const uint64_t c[LANES], const uint64_t keys[LANES],
+                                      uint64_t blocks)
+{
+    for (uint64_t b = 0; b < blocks; b++)
+        for (int i = 0; i < LANES; i++) {
+            uint64_t a = acc[i] + c[i];
+            a ^= a >> 47;
+            a ^= keys[i];
+            acc[i] = a * 0x9E3779B1U;
+        }
+}
+
+static inline void consume_zero_stripes(XXH3_state_t *s, uint64_t stripes, zero_blocks_fn *zero_blocks)
 {
     const unsigned char *secret = s->extSecret ? s->extSecret : s->customSecret;
     size_t per_block = s->nbStripesPerBlock;
@@ -45,6 +64,29 @@ static inline void consume_zero_stripes(XXH3_state_t *s, uint64_t stripes)
         }
     for (int i = 0; i < LANES; i++)
         keys[i] = read64(key + (size_t)i * 8);
+    /* A partial block first, up to a block boundary, then whole blocks in a tight loop. */
+    if (s->nbStripesSoFar > 0 && stripes >= per_block - s->nbStripesSoFar) {
+        size_t from = s->nbStripesSoFar;
+        for (int i = 0; i < LANES; i++) {
+            uint64_t a = s->acc[i] + add[per_block][i] - add[from][i];
+            a ^= a >> 47;
+            a ^= keys[i];
+            s->acc[i] = a * 0x9E3779B1U;
+        }
+        stripes -= per_block - from;
+        s->nbStripesSoFar = 0;
+    }
+    if (s->nbStripesSoFar == 0 && stripes >= per_block) {
+        uint64_t blocks = stripes / per_block, acc[LANES], c[LANES];
+        for (int i = 0; i < LANES; i++) {
+            acc[i] = s->acc[i];
+            c[i] = add[per_block][i];
+        }
+        zero_blocks(acc, c, keys, blocks);
+        for (int i = 0; i < LANES; i++)
+            s->acc[i] = acc[i];
+        stripes -= blocks * per_block;
+    }
     while (stripes > 0) {
         size_t from = s->nbStripesSoFar;
         size_t n = per_block - from < stripes ? per_block - from : (size_t)stripes;

@@ -9,6 +9,40 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdio.h>
+#include <string.h>
+
+/* String assertions that say what they got when they fail. */
+#define ASSERT_STR(actual, expected)                                                                  \
+    do {                                                                                              \
+        const char *a_ = (actual), *e_ = (expected);                                                  \
+        int ok_ = a_ && e_ && !strcmp(a_, e_);                                                        \
+        if (!ok_)                                                                                     \
+            fprintf(stderr, "\n    %s:%d: got '%s', expected '%s'\n", __FILE__, __LINE__,              \
+                    a_ ? a_ : "(null)", e_ ? e_ : "(null)");                                          \
+        CU_ASSERT(ok_);                                                                               \
+    } while (0)
+
+#define ASSERT_CONTAINS(hay, needle)                                                                  \
+    do {                                                                                              \
+        const char *h_ = (hay), *n_ = (needle);                                                       \
+        int ok_ = h_ && strstr(h_, n_);                                                               \
+        if (!ok_)                                                                                     \
+            fprintf(stderr, "\n    %s:%d: '%s' not found in: <<%s>>\n", __FILE__, __LINE__, n_,        \
+                    h_ ? h_ : "(null)");                                                              \
+        CU_ASSERT(ok_);                                                                               \
+    } while (0)
+
+#define ASSERT_NOT_CONTAINS(hay, needle)                                                              \
+    do {                                                                                              \
+        const char *h_ = (hay), *n_ = (needle);                                                       \
+        int ok_ = h_ && !strstr(h_, n_);                                                              \
+        if (!ok_)                                                                                     \
+            fprintf(stderr, "\n    %s:%d: '%s' unexpectedly in: <<%s>>\n", __FILE__, __LINE__, n_,     \
+                    h_ ? h_ : "(null)");                                                              \
+        CU_ASSERT(ok_);                                                                               \
+    } while (0)
+
 struct test_case {
     const char *name;
     CU_TestFunc fn;

@@ -16,36 +16,6 @@
 
 /* --- helpers ------------------------------------------------------------------------- */
 
-#define ASSERT_CONTAINS(hay, needle)                                                                  \
-    do {                                                                                              \
-        const char *h_ = (hay), *n_ = (needle);                                                       \
-        int ok_ = h_ && strstr(h_, n_);                                                               \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: '%s' not found in: %s\n", __FILE__, __LINE__, n_,            \
-                    h_ ? h_ : "(null)");                                                              \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
-#define ASSERT_NOT_CONTAINS(hay, needle)                                                              \
-    do {                                                                                              \
-        const char *h_ = (hay), *n_ = (needle);                                                       \
-        int ok_ = h_ && !strstr(h_, n_);                                                              \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: '%s' unexpectedly in: %s\n", __FILE__, __LINE__, n_,         \
-                    h_ ? h_ : "(null)");                                                              \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
-#define ASSERT_STR(actual, expected)                                                                  \
-    do {                                                                                              \
-        const char *a_ = (actual), *e_ = (expected);                                                  \
-        int ok_ = a_ && !strcmp(a_, e_);                                                              \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: got '%s', expected '%s'\n", __FILE__, __LINE__,              \
-                    a_ ? a_ : "(null)", e_);                                                          \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
 #define ASSERT_SOURCE(cfg, section, key, expected) ASSERT_STR(config_source((cfg), (section), (key)), (expected))
 
 /* A pointer no load may write over: errors must leave *cfg untouched. */

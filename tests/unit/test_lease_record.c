@@ -17,26 +17,6 @@
 
 /* --- helpers ------------------------------------------------------------------------- */
 
-#define ASSERT_STR(actual, expected)                                                                  \
-    do {                                                                                              \
-        const char *a_ = (actual), *e_ = (expected);                                                  \
-        int ok_ = a_ && !strcmp(a_, e_);                                                              \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: got '%s', expected '%s'\n", __FILE__, __LINE__,              \
-                    a_ ? a_ : "(null)", e_);                                                          \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
-#define ASSERT_CONTAINS(hay, needle)                                                                  \
-    do {                                                                                              \
-        const char *h_ = (hay), *n_ = (needle);                                                       \
-        int ok_ = h_ && strstr(h_, n_);                                                               \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: '%s' not found in: %s\n", __FILE__, __LINE__, n_,            \
-                    h_ ? h_ : "(null)");                                                              \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
 static const char GOLDEN_LEASE[] = "ferry-lease 1\n"
                                    "host compute1\n"
                                    "host_id 6f1c2a9e-0d3b-4c55-9a7e-1f2e3d4c5b6a\n"

@@ -14,16 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ASSERT_STR(actual, expected)                                                                  \
-    do {                                                                                              \
-        const char *a_ = (actual), *e_ = (expected);                                                  \
-        int ok_ = a_ && !strcmp(a_, e_);                                                              \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: got '%s',\n      expected '%s'\n", __FILE__, __LINE__,       \
-                    a_ ? a_ : "(null)", e_);                                                          \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
 #define KiB ((uint64_t)1 << 10)
 #define MiB ((uint64_t)1 << 20)
 #define GiB ((uint64_t)1 << 30)

@@ -56,26 +56,6 @@ static const char HOST_TABLE[] =
 
 /* --- helpers ------------------------------------------------------------------------- */
 
-#define ASSERT_STR(actual, expected)                                                                  \
-    do {                                                                                              \
-        const char *a_ = (actual), *e_ = (expected);                                                  \
-        int ok_ = a_ && !strcmp(a_, e_);                                                              \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: got '%s', expected '%s'\n", __FILE__, __LINE__,              \
-                    a_ ? a_ : "(null)", e_);                                                          \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
-#define ASSERT_CONTAINS(hay, needle)                                                                  \
-    do {                                                                                              \
-        const char *h_ = (hay), *n_ = (needle);                                                       \
-        int ok_ = h_ && strstr(h_, n_);                                                               \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: '%s' not found in: %s\n", __FILE__, __LINE__, n_,            \
-                    h_ ? h_ : "(null)");                                                              \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
 /* A recognisable entry: finds that fail must leave it exactly as it was. */
 static struct mount_entry sentinel(void)
 {

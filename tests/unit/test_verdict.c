@@ -13,16 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ASSERT_STR(actual, expected)                                                                  \
-    do {                                                                                              \
-        const char *a_ = (actual), *e_ = (expected);                                                  \
-        int ok_ = a_ && !strcmp(a_, e_);                                                              \
-        if (!ok_)                                                                                     \
-            fprintf(stderr, "\n    %s:%d: got '%s', expected '%s'\n", __FILE__, __LINE__,              \
-                    a_ ? a_ : "(null)", e_);                                                          \
-        CU_ASSERT(ok_);                                                                               \
-    } while (0)
-
 #define GiB ((uint64_t)1 << 30)
 
 static struct check_result result(const char *name, enum check_status status, const char *detail)
