@@ -177,6 +177,16 @@ static int client_usable(struct nfs_client *c)
     return 0;
 }
 
+/* A new operation on a client that may still be used; a negative errno otherwise. */
+static int operation_begin(struct nfs_client *c, struct operation **op)
+{
+    int r = client_usable(c);
+    if (r < 0)
+        return r;
+    *op = operation_new();
+    return *op ? 0 : -ENOMEM;
+}
+
 int nfs_client_connect(const struct export_spec *spec, uint64_t deadline_ms, struct nfs_client **client,
                        char **error)
 {
@@ -237,23 +247,19 @@ const char *nfs_client_last_error(const struct nfs_client *c)
 
 int nfs_client_null(struct nfs_client *c, uint64_t deadline_ms)
 {
-    int r = client_usable(c);
+    struct operation *op;
+    int r = operation_begin(c, &op);
     if (r < 0)
         return r;
-    struct operation *op = operation_new();
-    if (!op)
-        return -ENOMEM;
     return operation_finish(c, op, rpc_nfs3_null_async(nfs_get_rpc_context(c->nfs), rpc_callback, op), deadline_ms);
 }
 
 int nfs_client_stat(struct nfs_client *c, const char *path, struct nfs_client_stat *st, uint64_t deadline_ms)
 {
-    int r = client_usable(c);
+    struct operation *op;
+    int r = operation_begin(c, &op);
     if (r < 0)
         return r;
-    struct operation *op = operation_new();
-    if (!op)
-        return -ENOMEM;
     r = nfs_stat64_async(c->nfs, path, stat_callback, op);
     if (r < 0)
         return operation_finish(c, op, r, deadline_ms);
@@ -272,12 +278,10 @@ int nfs_client_stat(struct nfs_client *c, const char *path, struct nfs_client_st
 
 int nfs_client_statvfs(struct nfs_client *c, const char *path, struct nfs_client_statvfs *st, uint64_t deadline_ms)
 {
-    int r = client_usable(c);
+    struct operation *op;
+    int r = operation_begin(c, &op);
     if (r < 0)
         return r;
-    struct operation *op = operation_new();
-    if (!op)
-        return -ENOMEM;
     r = nfs_statvfs64_async(c->nfs, path, statvfs_callback, op);
     if (r < 0)
         return operation_finish(c, op, r, deadline_ms);
@@ -296,34 +300,28 @@ int nfs_client_statvfs(struct nfs_client *c, const char *path, struct nfs_client
 
 int nfs_client_mkdir(struct nfs_client *c, const char *path, int mode, uint64_t deadline_ms)
 {
-    int r = client_usable(c);
+    struct operation *op;
+    int r = operation_begin(c, &op);
     if (r < 0)
         return r;
-    struct operation *op = operation_new();
-    if (!op)
-        return -ENOMEM;
     return operation_finish(c, op, nfs_mkdir2_async(c->nfs, path, mode, nfs_callback, op), deadline_ms);
 }
 
 int nfs_client_unlink(struct nfs_client *c, const char *path, uint64_t deadline_ms)
 {
-    int r = client_usable(c);
+    struct operation *op;
+    int r = operation_begin(c, &op);
     if (r < 0)
         return r;
-    struct operation *op = operation_new();
-    if (!op)
-        return -ENOMEM;
     return operation_finish(c, op, nfs_unlink_async(c->nfs, path, nfs_callback, op), deadline_ms);
 }
 
 int nfs_client_rename(struct nfs_client *c, const char *from, const char *to, uint64_t deadline_ms)
 {
-    int r = client_usable(c);
+    struct operation *op;
+    int r = operation_begin(c, &op);
     if (r < 0)
         return r;
-    struct operation *op = operation_new();
-    if (!op)
-        return -ENOMEM;
     return operation_finish(c, op, nfs_rename_async(c->nfs, from, to, nfs_callback, op), deadline_ms);
 }
 
@@ -458,12 +456,10 @@ int nfs_client_pwrite(struct nfs_client *c, struct nfs_client_file *f, uint64_t 
 
 int nfs_client_ftruncate(struct nfs_client *c, struct nfs_client_file *f, uint64_t size, uint64_t deadline_ms)
 {
-    int r = client_usable(c);
+    struct operation *op;
+    int r = operation_begin(c, &op);
     if (r < 0)
         return r;
-    struct operation *op = operation_new();
-    if (!op)
-        return -ENOMEM;
     return operation_finish(c, op, nfs_ftruncate_async(c->nfs, f->fh, size, nfs_callback, op), deadline_ms);
 }
 
@@ -517,12 +513,10 @@ int nfs_client_write_file(struct nfs_client *c, const char *path, const void *da
 int nfs_client_list(struct nfs_client *c, const char *dir, int (*fn)(const char *name, void *arg), void *arg,
                     uint64_t deadline_ms)
 {
-    int r = client_usable(c);
+    struct operation *op;
+    int r = operation_begin(c, &op);
     if (r < 0)
         return r;
-    struct operation *op = operation_new();
-    if (!op)
-        return -ENOMEM;
     r = nfs_opendir_async(c->nfs, dir, nfs_callback, op);
     if (r < 0)
         return operation_finish(c, op, r, deadline_ms);

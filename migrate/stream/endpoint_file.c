@@ -27,6 +27,7 @@ struct file_endpoint {
     char *dir, *final, *partial, *manifest;
     bool copy_range;
     bool durable;
+    size_t write_piece;
 };
 
 #define FILE_EP(e) ((struct file_endpoint *)(e))
@@ -201,6 +202,8 @@ static int file_dest_start(struct endpoint *e, bool fresh, uint64_t offset, uint
     /* copy_file_range when the source is a local file too (see write_run()). */
     const char *env = getenv("FERRY_STREAM_COPY_FILE_RANGE");
     f->copy_range = e->peer_fd >= 0 && env && !strcmp(env, "1");
+    const char *piece = getenv("FERRY_STREAM_WRITE_PIECE");
+    f->write_piece = piece ? strtoul(piece, NULL, 10) : (size_t)4 << 20;
     return 0;
 }
 
@@ -240,7 +243,8 @@ static int write_run(struct file_endpoint *f, const char *buf, uint64_t offset, 
             if (n == 0)
                 return -ENODATA;
         } else {
-            n = pwrite(f->fd, buf + done, len - done, (off_t)(offset + done));
+            n = pwrite(f->fd, buf + done, len - done < f->write_piece ? len - done : f->write_piece,
+                       (off_t)(offset + done));
         }
         if (n < 0) {
             if (errno == EINTR)

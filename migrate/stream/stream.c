@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h> /* H11-DEBUG */
 #include <unistd.h>
 
 enum {
@@ -333,6 +334,12 @@ static void *reader_main(void *arg)
     if (cancelled(cp))
         r = -ECANCELED;
 out:
+    if (getenv("FERRY_STREAM_DEBUG")) { /* H11-DEBUG */
+        struct rusage ru;
+        getrusage(RUSAGE_THREAD, &ru);
+        fprintf(stderr, "reader: %.1f ms user %.1f ms sys, done at %llu ms\n", ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3,
+                ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3, (unsigned long long)(clock_monotonic_ms() - cp->t0_ms));
+    }
     pthread_mutex_lock(&cp->lock);
     cp->reader_done = true;
     cp->reader_error = r;
@@ -791,7 +798,17 @@ static int run_copy(struct copy *cp, struct stream_result *res, char **error)
     cp->t0_ms = cp->last_checkpoint_ms = cp->last_progress_ms = clock_monotonic_ms();
     if (pthread_create(&reader, NULL, reader_main, cp) != 0)
         return fail(error, -EAGAIN, "cannot start the reader thread");
+    struct rusage ru0; /* H11-DEBUG */
+    getrusage(RUSAGE_THREAD, &ru0);
     r = writer_run(cp);
+    if (getenv("FERRY_STREAM_DEBUG")) { /* H11-DEBUG */
+        struct rusage ru;
+        getrusage(RUSAGE_THREAD, &ru);
+        fprintf(stderr, "writer: %.1f ms user %.1f ms sys, done at %llu ms (started %llu ms after process start)\n",
+                (ru.ru_utime.tv_sec - ru0.ru_utime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e3,
+                (ru.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1e3 + (ru.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e3,
+                (unsigned long long)(clock_monotonic_ms() - cp->t0_ms), (unsigned long long)(ru0.ru_utime.tv_sec * 1000 + ru0.ru_utime.tv_usec / 1000 + ru0.ru_stime.tv_sec * 1000 + ru0.ru_stime.tv_usec / 1000));
+    }
     pthread_join(reader, NULL);
     if (r == 0 && cp->reader_error < 0)
         r = cp->reader_error;
