@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,3 +32,7 @@ static inline bool text_printf(char *dst, size_t size, const char *fmt, ...)
     va_end(ap);
     return n >= 0 && (size_t)n < size;
 }
+
+/* "512 B", "1.5 KiB", "12.3 GiB", "100 GiB": binary units, one decimal, rounded, dropped when
+ * zero. Returns buf. */
+const char *text_bytes(char *buf, size_t size, uint64_t bytes);

@@ -9,12 +9,13 @@
  */
 #include "checks.h"
 
+#include "text.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef unsigned __int128 u128;
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
 {
@@ -60,35 +61,6 @@ const char *migrate_guest_name(const struct migrate_facts *f)
 }
 
 /* --- formatting --------------------------------------------------------------------- */
-
-/* Spelled as `ferry storage validate` spells sizes: storage/verdict.c keeps the same
- * function static; once it is exported, this copy should go. */
-const char *migrate_format_bytes(char *buf, size_t size, uint64_t bytes)
-{
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-    unsigned u = 1;
-    u128 tenths = 0;
-
-    if (!buf || !size)
-        return buf;
-    if (bytes < 1024) {
-        snprintf(buf, size, "%" PRIu64 " B", bytes);
-        return buf;
-    }
-    for (;; u++) {
-        u128 scale = (u128)1 << (10 * u);
-        tenths = ((u128)bytes * 10 + scale / 2) / scale;
-        /* Below 1024 of this unit once rounded; 2^64 B is only 16 EiB. */
-        if (tenths < 10240 || u + 1 == sizeof(units) / sizeof(units[0]))
-            break;
-    }
-    unsigned whole = (unsigned)(tenths / 10), tenth = (unsigned)(tenths % 10);
-    if (tenth)
-        snprintf(buf, size, "%u.%u %s", whole, tenth, units[u]);
-    else
-        snprintf(buf, size, "%u %s", whole, units[u]);
-    return buf;
-}
 
 const char *migrate_format_version(char *buf, size_t size, unsigned long version)
 {
@@ -449,8 +421,8 @@ void migrate_check_disk_space(struct check_result *c, const struct migrate_facts
     if (s.n_missing_backing)
         append(basis, sizeof(basis), "; with %zu backing file%s %s lacks", s.n_missing_backing,
                s.n_missing_backing == 1 ? "" : "s", dst);
-    migrate_format_bytes(need_text, sizeof(need_text), need);
-    migrate_format_bytes(free_text, sizeof(free_text), f->dst.instance_dir_free_bytes);
+    text_bytes(need_text, sizeof(need_text), need);
+    text_bytes(free_text, sizeof(free_text), f->dst.instance_dir_free_bytes);
 
     if (!f->dst.instance_dir_free_known)
         check_result_set(c, name, CHECK_WARN,
@@ -479,8 +451,8 @@ void migrate_check_memory(struct check_result *c, const struct migrate_facts *f,
     }
     if (!dest_answered(c, f, name))
         return;
-    migrate_format_bytes(need, sizeof(need), f->guest.memory_bytes);
-    migrate_format_bytes(free_text, sizeof(free_text), f->dst.free_memory_bytes);
+    text_bytes(need, sizeof(need), f->guest.memory_bytes);
+    text_bytes(free_text, sizeof(free_text), f->dst.free_memory_bytes);
     if (f->guest.memory_bytes > f->dst.free_memory_bytes)
         check_result_set(c, name, CHECK_FAIL,
                          "%s needs %s of memory, %s free on %s; free memory there or choose another host",

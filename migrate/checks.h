@@ -116,8 +116,6 @@ const char *migrate_guest_name(const struct migrate_facts *f);
 /* The guest runs (or is paused): a live path applies, and a cold move starts it again. */
 bool migrate_guest_active(const struct guest_facts *g);
 
-/* "512 B", "1.5 KiB", "37.5 GiB": one decimal, rounded, dropped when zero (as validate). */
-const char *migrate_format_bytes(char *buf, size_t size, uint64_t bytes);
 
 /* libvirt's version encoding (major * 1000000 + minor * 1000 + release) -> "9.0.0";
  * 0 -> "unknown". */

@@ -8,6 +8,7 @@
 #include "json_output.h"
 #include "log.h"
 #include "migrate.h"
+#include "text.h"
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -64,17 +65,6 @@ static void on_interrupt(int sig)
     atomic_store(&cancel_requested, true);
 }
 
-static void human_bytes(uint64_t b, char *buf, size_t size)
-{
-    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-    double v = (double)b;
-    size_t u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
 
 /* One line, redrawn in place on a terminal. */
 static void show_progress(const struct live_progress *p, void *arg)
@@ -82,8 +72,8 @@ static void show_progress(const struct live_progress *p, void *arg)
     const char *name = arg;
     char left[32], total[32];
     uint64_t remaining = p->memory_remaining + p->disk_remaining;
-    human_bytes(remaining, left, sizeof(left));
-    human_bytes(p->memory_total + p->disk_total, total, sizeof(total));
+    text_bytes(left, sizeof(left), remaining);
+    text_bytes(total, sizeof(total), p->memory_total + p->disk_total);
     double eta = p->bytes_per_second ? (double)remaining / (double)p->bytes_per_second : 0;
     fprintf(stderr, "\r  %s: %s, %s of %s left, %.0f MB/s, ETA %.1f s, max downtime %u ms   ", name, p->phase, left,
             total, p->bytes_per_second / 1e6, eta, p->downtime_ms);

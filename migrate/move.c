@@ -68,6 +68,23 @@ static void ledger_file(struct made_dir *m, const char *name)
         text_copy(m->files[m->n_files++], FACTS_NAME_MAX, name);
 }
 
+/* Opens path on the destination, making it if missing, and records it in the ledger. On
+ * failure the cause is in o. */
+static int open_dest_dir(struct driver *d, const char *path, struct ledger *l, struct migrate_outcome *o,
+                         struct dest_dir **dir, struct made_dir **made)
+{
+    char *error = NULL;
+    bool created = false;
+    int r = dest_dir_open(d, path, dir, &created, &error);
+    if (r < 0) {
+        text_printf(o->cause, sizeof(o->cause), "%s", error ? error : "cannot open a directory on the destination");
+        free(error);
+        return r;
+    }
+    *made = ledger_dir(l, path, created);
+    return 0;
+}
+
 /* Removes everything in the ledger from the destination, newest first, reconnecting if its
  * libvirt went away. Returns 0 when all of it is gone; else what is left, in left. */
 static int ledger_undo(struct driver *d, struct ledger *l, char *left, size_t size)
@@ -216,15 +233,11 @@ static int copy_backing(struct driver *d, const struct ferry_config *cfg, const 
         const char *dirpath = dirname(copy);
 
         struct dest_dir *dir = NULL;
+        struct made_dir *m = NULL;
         char *error = NULL;
-        bool created = false;
-        int r = dest_dir_open(d, dirpath, &dir, &created, &error);
-        if (r < 0) {
-            text_printf(o->cause, sizeof(o->cause), "%s", error ? error : "cannot open the backing directory there");
-            free(error);
+        int r = open_dest_dir(d, dirpath, l, o, &dir, &m);
+        if (r < 0)
             return r;
-        }
-        struct made_dir *m = ledger_dir(l, dirpath, created);
         uint64_t size = 0;
         bool present = dest_file_size(dir, name, &size) == 0;
         if (present) {
@@ -268,15 +281,10 @@ static int copy_instance_files(struct driver *d, const struct ferry_config *cfg,
 {
     const struct guest_facts *g = &o->facts.guest;
     struct dest_dir *dir = NULL;
-    char *error = NULL;
-    bool created = false;
-    int r = dest_dir_open(d, g->instance_dir, &dir, &created, &error);
-    if (r < 0) {
-        text_printf(o->cause, sizeof(o->cause), "%s", error ? error : "cannot make the instance directory there");
-        free(error);
+    struct made_dir *m = NULL;
+    int r = open_dest_dir(d, g->instance_dir, l, o, &dir, &m);
+    if (r < 0)
         return r;
-    }
-    struct made_dir *m = ledger_dir(l, g->instance_dir, created);
     DIR *local = opendir(g->instance_dir);
     if (!local) {
         r = -errno;
@@ -323,15 +331,11 @@ static int precreate_disks(struct driver *d, struct migrate_outcome *o, struct l
 {
     const struct guest_facts *g = &o->facts.guest;
     struct dest_dir *dir = NULL;
+    struct made_dir *m = NULL;
     char *error = NULL;
-    bool created = false;
-    int r = dest_dir_open(d, g->instance_dir, &dir, &created, &error);
-    if (r < 0) {
-        text_printf(o->cause, sizeof(o->cause), "%s", error ? error : "cannot open the instance directory there");
-        free(error);
+    int r = open_dest_dir(d, g->instance_dir, l, o, &dir, &m);
+    if (r < 0)
         return r;
-    }
-    struct made_dir *m = ledger_dir(l, g->instance_dir, created);
     for (size_t i = 0; i < g->n_disks && r == 0; i++) {
         const struct disk_facts *k = &g->disks[i];
         if (k->readonly || k->is_config_drive)

@@ -6,6 +6,8 @@
  */
 #include "verdict.h"
 
+#include "text.h"
+
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -145,31 +147,6 @@ void check_result_set(struct check_result *c, const char *name, enum check_statu
 
 /* --- free space and inodes ------------------------------------------------------------- */
 
-/* "512 B", "1.5 KiB", "12.3 GiB", "100 GiB": one decimal, rounded, dropped when zero. */
-static const char *format_bytes(char *buf, size_t size, uint64_t bytes)
-{
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-    unsigned u = 1;
-    u128 tenths = 0;
-
-    if (bytes < 1024) {
-        snprintf(buf, size, "%" PRIu64 " B", bytes);
-        return buf;
-    }
-    for (;; u++) {
-        u128 scale = (u128)1 << (10 * u);
-        tenths = ((u128)bytes * 10 + scale / 2) / scale;
-        /* Below 1024 of this unit once rounded; 2^64 B is only 16 EiB. */
-        if (tenths < 10240 || u + 1 == sizeof(units) / sizeof(units[0]))
-            break;
-    }
-    unsigned whole = (unsigned)(tenths / 10), tenth = (unsigned)(tenths % 10);
-    if (tenth)
-        snprintf(buf, size, "%u.%u %s", whole, tenth, units[u]);
-    else
-        snprintf(buf, size, "%u %s", whole, units[u]);
-    return buf;
-}
 
 /* The shared shape of "space" and "inodes": amounts is already "X free of Y". */
 static void check_free(struct check_result *c, const char *name, const char *key, const char *amounts,
@@ -200,8 +177,8 @@ void check_space(struct check_result *c, uint64_t total_bytes, uint64_t free_byt
         check_result_set(c, "space", CHECK_FAIL, "the filesystem reports a size of 0 bytes");
         return;
     }
-    snprintf(amounts, sizeof(amounts), "%s free of %s", format_bytes(f, sizeof(f), free_bytes),
-             format_bytes(t, sizeof(t), total_bytes));
+    snprintf(amounts, sizeof(amounts), "%s free of %s", text_bytes(f, sizeof(f), free_bytes),
+             text_bytes(t, sizeof(t), total_bytes));
     check_free(c, "space", "min_free_percent", amounts, total_bytes, free_bytes, min_free_percent);
 }
 

@@ -7,6 +7,7 @@
  * libvirt version numbers; the sharing proof's first missing piece; running all of them.
  */
 #include "checks.h"
+#include "text.h"
 #include "test_support.h"
 
 #include <limits.h>
@@ -187,13 +188,13 @@ static void test_format_bytes(void)
     };
     char buf[32];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        ASSERT_STR(migrate_format_bytes(buf, sizeof(buf), cases[i].bytes), cases[i].text);
+        ASSERT_STR(text_bytes(buf, sizeof(buf), cases[i].bytes), cases[i].text);
     /* Cut to the buffer, still terminated; nothing written to a buffer of 0. */
     char small[4] = "xyz";
-    ASSERT_STR(migrate_format_bytes(small, sizeof(small), 75 * GiB / 2), "37.");
-    CU_ASSERT_PTR_NULL(migrate_format_bytes(NULL, 10, 1));
+    ASSERT_STR(text_bytes(small, sizeof(small), 75 * GiB / 2), "37.");
+    CU_ASSERT_PTR_NULL(text_bytes(NULL, 10, 1));
     char untouched[2] = "q";
-    CU_ASSERT_PTR_EQUAL(migrate_format_bytes(untouched, 0, 1), untouched);
+    CU_ASSERT_PTR_EQUAL(text_bytes(untouched, 0, 1), untouched);
     CU_ASSERT_EQUAL(untouched[0], 'q');
 }
 
