@@ -40,7 +40,19 @@ struct nfs_stream {
     unsigned in_flight;
     uint64_t last_progress_ms;
     bool broken;
+    struct nfs_stream_io small_io; /* nfs_stream_write_small()'s */
     char last_error[512];
+};
+
+/*
+ * libnfs's handle of an open file, which nfs_get_fh() returns "to use a file opened with
+ * nfs_open() together with low-level rpc functions" (libnfs-raw.h), but which its public
+ * headers leave incomplete. This is its layout in every libnfs release; raw_fh() checks it
+ * before use and the stream falls back to nfs_pwrite_async() when it does not hold.
+ */
+struct nfs_fh {
+    int len;
+    char *val;
 };
 
 struct request {
@@ -50,6 +62,7 @@ struct request {
     char error[256];
     /* data requests */
     struct nfs_stream_io *io;
+    struct nfsfh *file;
     bool is_read;
     uint64_t offset;
     char *buf;
@@ -140,6 +153,9 @@ static void stat_callback(int err, struct nfs_context *nfs, void *data, void *pr
         r->st = *(struct nfs_stat_64 *)data;
     control_callback(err, nfs, err == 0 ? NULL : data, private_data);
 }
+
+static int data_submit(struct nfs_stream *s, struct nfsfh *fh, struct nfs_stream_io *io, uint64_t offset, char *buf,
+                       size_t len, bool is_read);
 
 static struct request *request_new(struct nfs_stream *s)
 {
@@ -435,13 +451,13 @@ int nfs_stream_write_small(struct nfs_stream *s, const char *path, const void *d
     int r = open_handle(s, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, &fh);
     if (r < 0)
         return r;
-    size_t done = 0;
-    while (r >= 0 && done < len) {
-        r = CONTROL(s, nfs_pwrite_async(s->nfs, fh, done, len - done, (const char *)data + done, control_callback, _r));
-        if (r == 0)
-            r = -EIO;
-        if (r > 0)
-            done += (size_t)r;
+    /* As the data: an UNSTABLE write, so that closing does not flush it (see data_queue). */
+    struct nfs_stream_io *io = &s->small_io; /* the stream's: answers may come after a failure */
+    *io = (struct nfs_stream_io){ 0 };
+    r = data_submit(s, fh, io, 0, (char *)data, len, false);
+    if (r >= 0 || io->pending > 0) {
+        int w = nfs_stream_wait(s, io);
+        r = r < 0 ? r : w;
     }
     if (r >= 0 && commit)
         r = CONTROL(s, nfs_fsync_async(s->nfs, fh, control_callback, _r));
@@ -479,12 +495,12 @@ int nfs_stream_close(struct nfs_stream *s)
 
 static int data_queue(struct nfs_stream *s, struct request *req);
 
-static void data_callback(int err, struct nfs_context *nfs, void *data, void *private_data)
+/* A data request's answer: err is the byte count or a negative errno, message the server's
+ * words for a failure, data what a read returned. */
+static void data_done(struct request *req, int err, const char *message, const void *data)
 {
-    struct request *req = private_data;
     struct nfs_stream *s = req->s;
     struct nfs_stream_io *io = req->io;
-    (void)nfs;
     s->in_flight--;
     if (err >= 0)
         progress(s);
@@ -496,7 +512,7 @@ static void data_callback(int err, struct nfs_context *nfs, void *data, void *pr
                   (unsigned long long)req->offset, req->is_read ? "returned" : "accepted");
     } else if (err < 0 && !s->broken) {
         set_error(s, "%s at offset %llu: %s", req->is_read ? "read" : "write", (unsigned long long)req->offset,
-                  data ? (const char *)data : strerror(-err));
+                  message ? message : strerror(-err));
     }
     if (err > 0) {
         if (req->is_read && data && !s->broken)
@@ -518,10 +534,55 @@ static void data_callback(int err, struct nfs_context *nfs, void *data, void *pr
     free(req);
 }
 
+static void data_callback(int err, struct nfs_context *nfs, void *data, void *private_data)
+{
+    (void)nfs;
+    data_done(private_data, err, err < 0 ? data : NULL, data);
+}
+
+static void raw_write_callback(struct rpc_context *rpc, int status, void *data, void *private_data)
+{
+    struct request *req = private_data;
+    WRITE3res *res = data;
+    if (status == RPC_STATUS_SUCCESS && res && res->status == NFS3_OK)
+        data_done(req, (int)res->WRITE3res_u.resok.count, NULL, NULL);
+    else if (status == RPC_STATUS_SUCCESS && res)
+        data_done(req, nfsstat3_to_errno(res->status), nfsstat3_to_str(res->status), NULL);
+    else
+        data_done(req, status == RPC_STATUS_CANCEL ? -EINTR : -EIO, rpc_get_error(rpc), NULL);
+}
+
+/* The handle for raw RPCs, when libnfs's handle looks as expected (see struct nfs_fh). */
+static const struct nfs_fh *raw_fh(struct nfsfh *fh)
+{
+    const struct nfs_fh *h = nfs_get_fh(fh);
+    return h && h->len > 0 && h->len <= NFS3_FHSIZE && h->val ? h : NULL;
+}
+
+/*
+ * Writes go out as raw UNSTABLE WRITEs: libnfs's own nfs_pwrite_async() marks the handle
+ * dirty, and closing a dirty handle sends a COMMIT, which makes the server flush the whole
+ * file to disk then. A copy asks for that only when it must be durable (nfs_stream_commit).
+ */
 static int data_queue(struct nfs_stream *s, struct request *req)
 {
-    int r = req->is_read ? nfs_pread_async(s->nfs, s->fh, req->offset, req->len, data_callback, req)
-                         : nfs_pwrite_async(s->nfs, s->fh, req->offset, req->len, req->buf, data_callback, req);
+    int r;
+    const struct nfs_fh *fh = req->is_read ? NULL : raw_fh(req->file);
+    if (req->is_read) {
+        r = nfs_pread_async(s->nfs, req->file, req->offset, req->len, data_callback, req);
+    } else if (fh) {
+        WRITE3args args = { 0 };
+        args.file.data.data_len = (u_int)fh->len;
+        args.file.data.data_val = fh->val;
+        args.offset = req->offset;
+        args.count = (count3)req->len;
+        args.stable = UNSTABLE;
+        args.data.data_len = (u_int)req->len;
+        args.data.data_val = req->buf;
+        r = rpc_nfs3_write_async(nfs_get_rpc_context(s->nfs), raw_write_callback, &args, req);
+    } else {
+        r = nfs_pwrite_async(s->nfs, req->file, req->offset, req->len, req->buf, data_callback, req);
+    }
     if (r < 0) {
         set_error(s, "cannot queue a %s: %s", req->is_read ? "read" : "write", nfs_get_error(s->nfs));
         return -EIO;
@@ -531,13 +592,13 @@ static int data_queue(struct nfs_stream *s, struct request *req)
     return 0;
 }
 
-static int data_submit(struct nfs_stream *s, struct nfs_stream_io *io, uint64_t offset, char *buf, size_t len,
-                       bool is_read)
+static int data_submit(struct nfs_stream *s, struct nfsfh *fh, struct nfs_stream_io *io, uint64_t offset, char *buf,
+                       size_t len, bool is_read)
 {
     int r = usable(s);
     if (r < 0)
         return r;
-    if (!s->fh)
+    if (!fh)
         return -EBADF;
     for (size_t done = 0; done < len;) {
         while (s->in_flight >= s->max_in_flight) {
@@ -550,6 +611,7 @@ static int data_submit(struct nfs_stream *s, struct nfs_stream_io *io, uint64_t 
             return -ENOMEM;
         size_t n = len - done < s->request_size ? len - done : s->request_size;
         req->io = io;
+        req->file = fh;
         req->is_read = is_read;
         req->offset = offset + done;
         req->buf = buf + done;
@@ -568,13 +630,13 @@ static int data_submit(struct nfs_stream *s, struct nfs_stream_io *io, uint64_t 
 
 int nfs_stream_pread(struct nfs_stream *s, struct nfs_stream_io *io, uint64_t offset, void *buf, size_t len)
 {
-    return data_submit(s, io, offset, buf, len, true);
+    return data_submit(s, s->fh, io, offset, buf, len, true);
 }
 
 int nfs_stream_pwrite(struct nfs_stream *s, struct nfs_stream_io *io, uint64_t offset, const void *buf, size_t len)
 {
     /* libnfs copies the data into its request: it does not write through buf. */
-    return data_submit(s, io, offset, (char *)buf, len, false);
+    return data_submit(s, s->fh, io, offset, (char *)buf, len, false);
 }
 
 int nfs_stream_wait(struct nfs_stream *s, struct nfs_stream_io *io)

@@ -825,7 +825,10 @@ static int run_copy(struct copy *cp, struct stream_result *res, char **error)
     }
     report_progress(cp, true);
 
+    uint64_t tf0 = clock_monotonic_ms(); /* H11-DEBUG */
     r = cp->dst->ops->dest_finish(cp->dst, cp->size, req->durable);
+    if (getenv("FERRY_STREAM_DEBUG")) /* H11-DEBUG */
+        fprintf(stderr, "finish: %llu ms\n", (unsigned long long)(clock_monotonic_ms() - tf0));
     if (r < 0) {
         describe_stop(cp, r, error);
         return r;
@@ -856,7 +859,10 @@ static int run_copy(struct copy *cp, struct stream_result *res, char **error)
         }
         res->verified = true;
     }
+    tf0 = clock_monotonic_ms(); /* H11-DEBUG */
     r = cp->dst->ops->dest_commit(cp->dst, req->force);
+    if (getenv("FERRY_STREAM_DEBUG")) /* H11-DEBUG */
+        fprintf(stderr, "commit: %llu ms, total %llu ms\n", (unsigned long long)(clock_monotonic_ms() - tf0), (unsigned long long)(clock_monotonic_ms() - cp->t0_ms));
     if (r < 0)
         return endpoint_error(error, cp->dst, r, "cannot finish");
     res->bytes_total = cp->size;
