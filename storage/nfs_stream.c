@@ -230,11 +230,18 @@ static void exports_callback(struct rpc_context *rpc, int status, void *data, vo
         l->status = -EHOSTUNREACH;
         return;
     }
-    for (exports e = data ? *(exports *)data : NULL; e; e = e->ex_next) {
+    /* libnfs packs the answer's nodes 4-byte aligned: read them with memcpy (UBSan). */
+    exports next = NULL;
+    if (data)
+        memcpy(&next, data, sizeof(next));
+    while (next) {
+        struct exportnode e;
+        memcpy(&e, next, sizeof(e));
         size_t used = strlen(l->list);
-        snprintf(l->list + used, sizeof(l->list) - used, "%s%s", used ? ", " : "", e->ex_dir);
-        if (path_within(l->path, e->ex_dir) && strlen(e->ex_dir) > strlen(l->best))
-            snprintf(l->best, sizeof(l->best), "%s", e->ex_dir);
+        snprintf(l->list + used, sizeof(l->list) - used, "%s%s", used ? ", " : "", e.ex_dir);
+        if (path_within(l->path, e.ex_dir) && strlen(e.ex_dir) > strlen(l->best))
+            snprintf(l->best, sizeof(l->best), "%s", e.ex_dir);
+        next = e.ex_next;
     }
 }
 
@@ -324,10 +331,28 @@ int nfs_stream_connect(const char *server, const char *path, const struct nfs_st
     return 0;
 }
 
+static void ignore_callback(int err, struct nfs_context *nfs, void *data, void *private_data)
+{
+    (void)err;
+    (void)nfs;
+    (void)data;
+    (void)private_data;
+}
+
+/* Frees a handle without waiting, on a stream that is broken or going away: NFSv3 has no
+ * CLOSE, so libnfs frees it at once (a handle it would COMMIT first, see data_queue, is
+ * freed when the context's destruction cancels that COMMIT). */
+static void drop_handle(struct nfs_stream *s, struct nfsfh *fh)
+{
+    nfs_close_async(s->nfs, fh, ignore_callback, NULL);
+}
+
 void nfs_stream_free(struct nfs_stream *s)
 {
     if (!s)
         return;
+    if (s->fh)
+        drop_handle(s, s->fh); /* a source's handle, or one left open by a failure */
     if (s->nfs)
         nfs_destroy_context(s->nfs); /* calls back whatever is in flight, which frees it */
     free(s);
@@ -408,6 +433,10 @@ static int open_handle(struct nfs_stream *s, const char *path, int flags, int mo
 
 static int close_handle(struct nfs_stream *s, struct nfsfh *fh)
 {
+    if (s->broken) {
+        drop_handle(s, fh);
+        return -ENOTCONN;
+    }
     return CONTROL(s, nfs_close_async(s->nfs, fh, control_callback, _r));
 }
 
@@ -461,9 +490,9 @@ int nfs_stream_write_small(struct nfs_stream *s, const char *path, const void *d
     }
     if (r >= 0 && commit)
         r = CONTROL(s, nfs_fsync_async(s->nfs, fh, control_callback, _r));
-    if (s->broken)
-        return r < 0 ? r : -ENOTCONN;
     int rc = close_handle(s, fh);
+    if (s->broken)
+        return r < 0 ? r : rc;
     if (r >= 0)
         r = rc;
     if (r >= 0)
@@ -488,8 +517,6 @@ int nfs_stream_close(struct nfs_stream *s)
         return 0;
     struct nfsfh *fh = s->fh;
     s->fh = NULL;
-    if (s->broken)
-        return -ENOTCONN; /* the handle dies with the context */
     return close_handle(s, fh);
 }
 

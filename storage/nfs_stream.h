@@ -54,7 +54,8 @@ int nfs_stream_unlink(struct nfs_stream *s, const char *path);
 int nfs_stream_rename(struct nfs_stream *s, const char *from, const char *to);
 /* Reads a small file whole (-EFBIG when larger than size). */
 int nfs_stream_read_small(struct nfs_stream *s, const char *path, char *buf, size_t size, size_t *len);
-/* Replaces a small file: writes PATH.tmp, renames it over PATH. commit: COMMIT before the rename. */
+/* Replaces a small file: writes PATH.tmp, renames it over PATH. commit: COMMIT before the rename
+ * (without it the server keeps the data in its memory until it writes it back by itself). */
 int nfs_stream_write_small(struct nfs_stream *s, const char *path, const void *data, size_t len, bool commit);
 
 /* Opens the stream's one data file (flags as open(2): O_RDONLY, or O_WRONLY|O_CREAT...). */
@@ -64,7 +65,8 @@ int nfs_stream_close(struct nfs_stream *s);
 /*
  * Queues a read or write of [offset, offset+len) of the open file, split into requests;
  * blocks (driving the connection) only while max_in_flight requests are out. buf must stay
- * valid until the io is done. A read that meets end of file fails with -EIO.
+ * valid until the io is done. A read that meets end of file fails with -EIO. Writes are
+ * UNSTABLE: on stable storage only after nfs_stream_commit() (closing does not flush them).
  */
 int nfs_stream_pread(struct nfs_stream *s, struct nfs_stream_io *io, uint64_t offset, void *buf, size_t len);
 int nfs_stream_pwrite(struct nfs_stream *s, struct nfs_stream_io *io, uint64_t offset, const void *buf, size_t len);

@@ -32,7 +32,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { SEND_PIECE = 1 << 20, CONNECT_TIMEOUT_MS = 10000 };
+/* Data goes out in stream messages of SEND_PIECE bytes: 256 KiB, libvirt's classic payload
+ * size, measured fastest (1 GiB dense: 0.8 s; 1 MiB messages 1.6 s, 128 KiB 0.95 s). */
+enum { SEND_PIECE = 256 << 10, CONNECT_TIMEOUT_MS = 10000 };
 
 struct libvirt_endpoint {
     struct endpoint ep;
@@ -46,6 +48,7 @@ struct libvirt_endpoint {
     virStorageVolPtr vol;
     virStreamPtr stream;
     uint64_t pending_hole;
+    bool manifest_exists; /* as far as this run knows */
 };
 
 #define LV_EP(e) ((struct libvirt_endpoint *)(e))
@@ -264,6 +267,7 @@ static int lv_dest_probe(struct endpoint *e, struct dest_state *dst)
         return r;
     virStorageVolPtr mvol = lookup(l, l->manifest_name);
     l->vol = lookup(l, l->name);
+    l->manifest_exists = mvol != NULL;
     if (mvol) {
         r = download_small(e, mvol, &dst->manifest_text);
         virStorageVolFree(mvol);
@@ -330,11 +334,12 @@ static int lv_write_manifest(struct endpoint *e, const char *text)
 {
     struct libvirt_endpoint *l = LV_EP(e);
     virStorageVolPtr mvol = NULL;
-    int r = delete_volume(e, l->manifest_name);
+    int r = l->manifest_exists ? delete_volume(e, l->manifest_name) : 0;
     if (r == 0)
         r = create_volume(e, l->manifest_name, 0644, &mvol);
     if (r < 0)
         return r;
+    l->manifest_exists = true;
     virStreamPtr st = virStreamNew(l->conn, 0);
     r = st && virStorageVolUpload(mvol, st, 0, strlen(text), 0) == 0 && send_all(st, text, strlen(text)) == 0 &&
                 virStreamFinish(st) == 0
@@ -480,7 +485,10 @@ static int lv_dest_read_back(struct endpoint *e, uint64_t size, struct checksum 
 static int lv_dest_commit(struct endpoint *e, bool replace)
 {
     (void)replace;
-    return delete_volume(e, LV_EP(e)->manifest_name);
+    int r = delete_volume(e, LV_EP(e)->manifest_name);
+    if (r == 0)
+        LV_EP(e)->manifest_exists = false;
+    return r;
 }
 
 static int lv_dest_discard(struct endpoint *e)
@@ -498,6 +506,8 @@ static int lv_dest_discard(struct endpoint *e)
     int r = delete_volume(e, l->name);
     if (r == 0)
         r = delete_volume(e, l->manifest_name);
+    if (r == 0)
+        l->manifest_exists = false;
     return r;
 }
 

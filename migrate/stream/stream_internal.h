@@ -150,12 +150,9 @@ struct endpoint_ops {
     /* Removes the partial copy (data and manifest). */
     int (*dest_discard)(struct endpoint *ep);
     /* The data is written under the final name (libvirt: no rename), marked unfinished by the
-     * manifest, which is written only at the start and at the end: a resume starts from the
-     * data's size (dest_state.partial_size). */
+     * manifest, which is written only at the start (and at the end, before a verification): a
+     * resume starts from the data's size (dest_state.partial_size). */
     bool in_place;
-    /* write_submit is synchronous and may run on the reader thread, as soon as data is read
-     * (local files: the data is still in the cache). */
-    bool write_early;
 
     void (*close)(struct endpoint *ep);
 };
