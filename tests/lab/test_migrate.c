@@ -107,6 +107,17 @@ static bool running_on(const char *host, const char *name)
     return yes;
 }
 
+/* Destroys and undefines the guest on both hosts and removes its files from the store as
+ * host sees it (through the mount: never in the exported directory itself). */
+static void remove_guest(const char *name, const char *host)
+{
+    struct command_result r;
+    lab_run(&r, "guest destroy %s", name);
+    command_result_free(&r);
+    lab_exec(&r, host, "rm -rf %s/%s", instances, name);
+    command_result_free(&r);
+}
+
 /* Moves name from -> to on the shared path and proves it kept running with its disk. */
 static void shared_move(const char *name, const char *from, const char *to)
 {
@@ -152,10 +163,7 @@ static void test_shared_there_and_back(void)
     CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
     shared_move(name, "hostA", "hostB");
     shared_move(name, "hostB", "hostA");
-    lab_run(&r, "guest destroy %s", name);
-    command_result_free(&r);
-    lab_exec(&r, "hostA", "rm -rf %s/%s", instances, name);
-    command_result_free(&r);
+    remove_guest(name, "hostA");
     free(name);
 }
 
@@ -221,10 +229,7 @@ static void test_dry_run_changes_nothing(void)
     lab_exec(&r, "hostA", "ls %s | grep -c ferry-token", instances);
     CU_ASSERT_STRING_EQUAL(r.out, "0\n");
     command_result_free(&r);
-    lab_run(&r, "guest destroy %s", name);
-    command_result_free(&r);
-    lab_exec(&r, "hostA", "rm -rf %s/%s", instances, name);
-    command_result_free(&r);
+    remove_guest(name, "hostA");
     free(name);
 }
 
@@ -254,10 +259,7 @@ static void test_forced_shared_without_sharing_refused(void)
     CU_ASSERT_STRING_EQUAL(r.out, "0\n");
     command_result_free(&r);
 
-    lab_run(&r, "guest destroy %s", name);
-    command_result_free(&r);
-    lab_exec(&r, "hostA", "rm -rf %s/%s", instances, name);
-    command_result_free(&r);
+    remove_guest(name, "hostA");
     free(name);
 }
 
@@ -326,10 +328,7 @@ static void test_block_fallback(void)
     CU_ASSERT_FALSE(exists_on("hostA", dir));
     free(dir);
 
-    lab_run(&r, "guest destroy %s", name);
-    command_result_free(&r);
-    lab_exec(&r, "hostB", "rm -rf %s/%s", instances, name);
-    command_result_free(&r);
+    remove_guest(name, "hostB");
     free(base_sum);
     free(cd_sum);
     free(base);
@@ -367,10 +366,7 @@ static void test_cold(void)
     CU_ASSERT_FALSE(defined_on("hostA", name));
     CU_ASSERT_FALSE(exists_on("hostA", disk));
 
-    lab_run(&r, "guest destroy %s", name);
-    command_result_free(&r);
-    lab_exec(&r, "hostB", "rm -rf %s/%s", instances, name);
-    command_result_free(&r);
+    remove_guest(name, "hostB");
     free(disk);
     free(name);
 }
@@ -400,10 +396,7 @@ static void test_cold_shut_off_identical(void)
     free(there);
     CU_ASSERT(defined_on("hostB", name));
     CU_ASSERT_FALSE(running_on("hostB", name));
-    lab_run(&r, "guest destroy %s", name);
-    command_result_free(&r);
-    lab_exec(&r, "hostB", "rm -rf %s/%s", instances, name);
-    command_result_free(&r);
+    remove_guest(name, "hostB");
     free(disk_sum);
     free(cd_sum);
     free(disk);
