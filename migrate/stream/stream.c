@@ -737,9 +737,7 @@ static int run_copy(struct copy *cp, struct stream_result *res, char **error)
 
     /* Facts first; nothing is created before every check passed. */
     r = cp->src->ops->source_open ? cp->src->ops->source_open(cp->src, &cp->info)
-                                  : endpoint_fail(cp->src, -EOPNOTSUPP, "source %s: libvirt:// can only be a "
-                                                                         "destination; copy from a path or nfs://",
-                                                  cp->src->label);
+                                  : endpoint_fail(cp->src, -EOPNOTSUPP, "source %s cannot be read", cp->src->label);
     if (r < 0)
         return endpoint_error(error, cp->src, r, "cannot open");
     if (!cp->dst->ops->dest_probe)

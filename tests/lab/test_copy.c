@@ -1,7 +1,7 @@
 /*
  * `ferry copy` against the lab's real nfs-ganesha and libvirt: a sparse file into nfs://
  * and back, a file into a volume on the other host through its libvirt (hostA runs ferry,
- * hostB receives), each identical with its holes kept; and a copy into NFS that loses its
+ * hostB receives) and back out of it, each identical with its holes kept; and a copy into NFS that loses its
  * server midway (lab nfs stop) fails within bounded time, keeps its partial, and resumes
  * after the server is back to end identical.
  */
@@ -145,6 +145,17 @@ static void test_file_to_volume_on_other_host(void)
     CU_ASSERT_EQUAL(status, 1);
     json_object_put(o);
     free(args);
+
+    /* And back: a volume on hostB read through its libvirt (a sparse download) into a file. */
+    char *fetched = test_strf("%s/fetched", work);
+    args = test_strf("'libvirt://hostB%s/disk' '%s' --verify", dst_dir, fetched);
+    o = copy_in_hostA(args, &status, NULL);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT_TRUE(same_files(src, fetched));
+    CU_ASSERT(blocks_of(fetched) <= 9 * 1048576 + 4 * 1048576);
+    json_object_put(o);
+    free(args);
+    free(fetched);
     free(manifest);
     free(src);
     free(dst);

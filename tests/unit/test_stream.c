@@ -556,7 +556,9 @@ static void test_bad_inputs(void)
     expect_error(&(struct stream_request){ .source = src, .destination = "libvirt://h" }, -EINVAL, "names no host");
     expect_error(&(struct stream_request){ .source = src, .destination = "ftp://h/x" }, -EINVAL, "ftp://");
     expect_error(&(struct stream_request){ .source = src, .destination = "nfs://h/x?version=4" }, -EINVAL, "NFSv3");
-    expect_error(&(struct stream_request){ .source = "libvirt://h/x", .destination = dst }, -EOPNOTSUPP, "destination");
+    /* libvirt:// reads too: a host that does not resolve is one clear error, nothing made. */
+    expect_error(&(struct stream_request){ .source = "libvirt://no-such-host.invalid/x", .destination = dst },
+                 -EHOSTUNREACH, "cannot resolve host no-such-host.invalid");
     /* A server that is not there: bounded time. 192.0.2.0/24 is TEST-NET, never routed... but
      * only local addresses may be used here: an unused loopback port answers "refused". */
     uint64_t t0 = (uint64_t)time(NULL);
