@@ -14,8 +14,12 @@
  * any moment. So nothing is cached beyond the kernel's 1 s attribute and entry timeouts, its
  * page cache between one open and the next (dropped at every open), and no negative entries;
  * there is no writeback cache. And VM images want a hard mount: when the server goes away,
- * libnfs reconnects forever and operations wait; they never fail with EIO for it. Writes are
- * UNSTABLE and made durable by COMMIT on fsync, and on close as the kernel's NFS client does.
+ * operations wait and go on when it is back; they never fail with EIO for it. A call that
+ * loses the server drops its libnfs context, waits for the server with a backoff (a few
+ * connects a second at most, nearly no CPU), connects again and is sent again; open files
+ * keep their NFS file handles; creates and removes sent twice are judged as BSD's NFS client
+ * does. Writes are UNSTABLE and made durable by COMMIT on fsync, and on close as the kernel's
+ * NFS client does.
  *
  * Start-up reports over a pipe so that `ferry storage mount --driver fuse` can say exactly why
  * a mount failed, and leaves nothing behind when it does.
@@ -30,7 +34,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,6 +52,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -74,21 +82,35 @@ _Static_assert(NFS_FUSE_CONNECTIONS >= 1 && NFS_FUSE_CONNECTIONS <= NFS_FUSE_MAX
 /* ---------------------------------------------------------------------------------------- */
 /* The bridge's log: one line per event, with a timestamp, on stderr (the log file).         */
 
+static long long monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* "2026-11-27T18:42:04.123Z" */
+static void utc_text(char *buf, size_t size, const struct timespec *t)
+{
+    struct tm tm;
+    char when[32];
+    gmtime_r(&t->tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%03ldZ", when, t->tv_nsec / 1000000);
+}
+
 static void bridge_logv(const char *level, const char *fmt, va_list ap)
 {
     struct timespec now;
-    struct tm tm;
-    char when[32], text[2048];
+    char when[48], text[2048];
     clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    utc_text(when, sizeof(when), &now);
     vsnprintf(text, sizeof(text), fmt, ap);
     size_t n = strlen(text);
     while (n > 0 && text[n - 1] == '\n')
         text[--n] = 0;
     /* One write per line keeps lines whole when several threads log. */
-    dprintf(STDERR_FILENO, "%s.%03ldZ ferry-nfs-fuse[%d]: %s%s\n", when, now.tv_nsec / 1000000, (int)getpid(),
-            level, text);
+    dprintf(STDERR_FILENO, "%s ferry-nfs-fuse[%d]: %s%s\n", when, (int)getpid(), level, text);
 }
 
 static void bridge_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -127,9 +149,35 @@ static void bridge_log_from_fuse(enum fuse_log_level level, const char *fmt, va_
 /* ---------------------------------------------------------------------------------------- */
 /* Connections to the server                                                                 */
 
+/* How the bridge waits for a server that went away (the hard mount). A call that loses the
+ * server drops its context; connecting again is tried at once, then after 50 ms, the wait
+ * doubling up to one second, for as long as it takes. One attempt may last this long at most
+ * (connects block on SYN while the network is down). */
+#define NFS_FUSE_RETRY_FIRST_MS 50
+#define NFS_FUSE_RETRY_MAX_MS 1000
+#define NFS_FUSE_RECONNECT_TIMEOUT_MS 10000
+
+struct bridge;
+
 struct nfs_connection {
     pthread_mutex_t lock;
-    struct nfs_context *nfs;
+    struct nfs_context *nfs; /* NULL once the server was lost, until connected again */
+    struct bridge *bridge;
+    unsigned index;
+    /* Since the server was lost (under the lock): */
+    struct timespec lost_at; /* wall clock, for the log */
+    long long lost_ms;       /* monotonic */
+    unsigned retry_ms;       /* the wait before the next attempt */
+    unsigned attempts;       /* attempts to connect again */
+};
+
+/* An outage is logged once when it starts and once when it ends, however many connections
+ * and attempts it takes. */
+struct outage {
+    pthread_mutex_t lock;
+    bool active;
+    long long since_ms;
+    unsigned attempts;
 };
 
 struct bridge {
@@ -137,6 +185,7 @@ struct bridge {
     struct nfs_connection connections[NFS_FUSE_MAX_CONNECTIONS];
     unsigned connection_count;
     atomic_uint next_connection;
+    struct outage outage;
     struct fuse *fuse;
     dev_t mount_dev;        /* st_dev of the mounted filesystem, once mounted */
     atomic_bool mounted;    /* the FUSE mount is in place */
@@ -152,6 +201,294 @@ struct open_file {
     struct nfsfh *fh;
     atomic_bool unstable; /* written since the last COMMIT */
 };
+
+struct mount_wait {
+    bool done;
+    int status;
+    char error[256];
+};
+
+static void mount_done(int status, struct nfs_context *nfs, void *data, void *private_data)
+{
+    (void)nfs;
+    struct mount_wait *w = private_data;
+    w->done = true;
+    w->status = status;
+    if (status < 0 && data)
+        snprintf(w->error, sizeof(w->error), "%s", (const char *)data);
+}
+
+/* nfs_mount() with a deadline that covers everything, TCP connects included (libnfs's own
+ * timeout covers only RPCs that were sent): libnfs's async mount, driven by our poll loop.
+ * W must outlive the context: a mount still under way is called back when it is destroyed. */
+static int nfs_mount_by(struct nfs_context *nfs, struct mount_wait *w, const char *server, const char *path,
+                        long long deadline_ms, char *error, size_t error_size)
+{
+    if (nfs_mount_async(nfs, server, path, mount_done, w) < 0) {
+        snprintf(error, error_size, "%s", nfs_get_error(nfs));
+        return -EIO;
+    }
+    while (!w->done) {
+        long long left = deadline_ms - monotonic_ms();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        /* The socket changes on the way (portmapper, mountd, nfsd): asked for each time. */
+        struct pollfd p = { .fd = nfs_get_fd(nfs), .events = (short)nfs_which_events(nfs) };
+        int n = poll(&p, 1, left < 100 ? (int)left : 100);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        if (nfs_service(nfs, n > 0 ? p.revents : 0) < 0) {
+            snprintf(error, error_size, "%s", nfs_get_error(nfs));
+            return -EIO;
+        }
+    }
+    snprintf(error, error_size, "%s", w->error);
+    return w->status;
+}
+
+/* A new libnfs context, set up as every connection wants it and mounted on the export,
+ * waiting until deadline_ms at most. Returns 0 and the context, or a negative errno with WHY
+ * (one line that names the server and the cause), and then nothing is left behind. */
+static int context_open(const char *url_text, long long deadline_ms, struct nfs_context **out, char *why,
+                        size_t why_size)
+{
+    struct nfs_context *nfs = nfs_init_context();
+    if (!nfs) {
+        snprintf(why, why_size, "cannot create a libnfs context");
+        return -ENOMEM;
+    }
+    /* Root on the wire (the export is no_root_squash); a uid= in the URL still wins. */
+    nfs_set_uid(nfs, 0);
+    nfs_set_gid(nfs, 0);
+    struct nfs_url *url = nfs_parse_url_dir(nfs, url_text);
+    if (!url) {
+        snprintf(why, why_size, "invalid NFS URL %s: %s", url_text, nfs_get_error(nfs));
+        nfs_destroy_context(nfs);
+        return -EINVAL;
+    }
+    /* Other hosts change directories behind our back; the kernel applied the caller's umask. */
+    nfs_set_dircache(nfs, 0);
+    nfs_umask(nfs, 0);
+    /* One reconnect, at once, inside a call; then the call fails and the bridge waits for the
+     * server with a backoff (connection_ready). libnfs's endless reconnect (-1) has no backoff:
+     * against a refused port it spins at a full core. And not 0: then a connection reset
+     * leaves the call's requests queued in the context, and destroying the context calls them
+     * back into the stack frames of calls that have returned (a crash, seen in the lab); with
+     * one reconnect, every way of losing the server fails them while the call still waits. */
+    nfs_set_autoreconnect(nfs, 1);
+    nfs_set_timeout(nfs, -1);
+    long long t0 = monotonic_ms();
+    struct mount_wait w = { 0 };
+    char cause[256] = "";
+    int r = nfs_mount_by(nfs, &w, url->server, url->path, deadline_ms, cause, sizeof(cause));
+    if (r == -ETIMEDOUT) {
+        snprintf(why, why_size, "NFS server %s does not answer within %lld ms", url->server, monotonic_ms() - t0);
+    } else if (r == -EFAULT || r == -EIO) {
+        /* libnfs's EFAULT: the portmapper knows no NFS service there; EIO: no connection. */
+        snprintf(why, why_size, "no NFS service reachable on %s (%s)", url->server, cause[0] ? cause : strerror(-r));
+        r = r == -EFAULT ? -ECONNREFUSED : -EHOSTUNREACH;
+    } else if (r < 0) {
+        snprintf(why, why_size, "NFS server %s refused the mount: %s", url->server, cause[0] ? cause : strerror(-r));
+    }
+    nfs_destroy_url(url);
+    if (r < 0) {
+        nfs_destroy_context(nfs); /* while W still exists */
+        return r;
+    }
+    *out = nfs;
+    return 0;
+}
+
+/* Frees a context. libnfs calls back every request still queued in a context it destroys, and
+ * the callback of a sync call writes into the stack frame of that call, long returned: a
+ * context that still holds requests (which its one reconnect should rule out) is abandoned
+ * instead, its socket closed. */
+static void context_close(struct nfs_context *nfs)
+{
+    int queued = nfs_queue_length(nfs);
+    if (queued == 0) {
+        nfs_destroy_context(nfs);
+        return;
+    }
+    bridge_log_error("a lost NFS connection still holds %d request%s: its libnfs context is abandoned, not destroyed",
+                     queued, queued == 1 ? "" : "s");
+    int fd = nfs_get_fd(nfs);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Whether the context's TCP connection is still established. */
+static bool context_connected(struct nfs_context *nfs)
+{
+    int fd = nfs_get_fd(nfs);
+    struct tcp_info info;
+    socklen_t len = sizeof(info);
+    return fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_state == TCP_ESTABLISHED;
+}
+
+/* The local port of the context's connection, -1 if none. */
+static int context_local_port(struct nfs_context *nfs)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd = nfs_get_fd(nfs);
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+/* Whether a failed call failed for want of the server rather than with the server's answer.
+ * libnfs 4.0 reports a lost server as -EIO ("nfs_service failed"), whether the server closed
+ * the connection, reset it, or refused the one reconnect, and leaves the context's socket
+ * closed; an answer (ENOENT, EEXIST, or EIO for NFS3ERR_IO) comes over a connection that is
+ * still established. Only the codes libnfs uses for a lost transport count, so that an answer
+ * (say EEXIST) that came just before the connection went is never sent again. */
+static bool call_lost_server(struct nfs_context *nfs, int r)
+{
+    switch (-r) {
+    case EIO: case EFAULT: case EINTR: case ETIMEDOUT: case EPIPE: case ENOTCONN: case ECONNRESET:
+    case ECONNREFUSED: case ECONNABORTED: case EHOSTUNREACH: case ENETUNREACH:
+        return !context_connected(nfs);
+    default:
+        return false;
+    }
+}
+
+static void outage_begin(struct bridge *b, const struct nfs_connection *c, const char *why)
+{
+    pthread_mutex_lock(&b->outage.lock);
+    b->outage.attempts++;
+    if (!b->outage.active) {
+        char since[48];
+        utc_text(since, sizeof(since), &c->lost_at);
+        b->outage.active = true;
+        b->outage.since_ms = c->lost_ms;
+        bridge_log_error("NFS server of %s unreachable since %s: %s; operations wait for it, retrying every %d ms, "
+                         "backing off to every %d ms",
+                         b->options->fsname, since, why, NFS_FUSE_RETRY_FIRST_MS, NFS_FUSE_RETRY_MAX_MS);
+    }
+    pthread_mutex_unlock(&b->outage.lock);
+}
+
+/* True when this ended an outage (and said so). */
+static bool outage_end(struct bridge *b)
+{
+    pthread_mutex_lock(&b->outage.lock);
+    bool ended = b->outage.active;
+    if (ended) {
+        bridge_log("NFS server of %s reachable again after %.1f s (%u attempts to connect); operations go on",
+                   b->options->fsname, (monotonic_ms() - b->outage.since_ms) / 1000.0, b->outage.attempts + 1);
+        b->outage.active = false;
+        b->outage.attempts = 0;
+    }
+    pthread_mutex_unlock(&b->outage.lock);
+    return ended;
+}
+
+/* The FUSE session has ended (the kernel took the mount away): nobody waits for answers. */
+static bool session_ended(struct bridge *b)
+{
+    return b->fuse && fuse_session_exited(fuse_get_session(b->fuse));
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+    while (nanosleep(&t, &t) < 0 && errno == EINTR)
+        ;
+}
+
+/* A call on C (locked) lost the server: the context goes, connection_ready() makes another. */
+static void connection_drop(struct nfs_connection *c)
+{
+    clock_gettime(CLOCK_REALTIME, &c->lost_at);
+    c->lost_ms = monotonic_ms();
+    c->retry_ms = 0;
+    c->attempts = 0;
+    context_close(c->nfs);
+    c->nfs = NULL;
+}
+
+/* Gives connection C (locked) a context, connecting again for as long as it takes once the
+ * server was lost. The lock is held meanwhile: any call on C would only find the same dead
+ * server. Returns 0, or -ENOTCONN once the FUSE session has ended. */
+static int connection_ready(struct nfs_connection *c)
+{
+    struct bridge *b = c->bridge;
+    while (!c->nfs) {
+        if (session_ended(b))
+            return -ENOTCONN;
+        if (c->retry_ms)
+            sleep_ms(c->retry_ms);
+        char why[768];
+        struct nfs_context *nfs;
+        c->attempts++;
+        if (context_open(b->options->url, monotonic_ms() + NFS_FUSE_RECONNECT_TIMEOUT_MS, &nfs, why, sizeof(why)) == 0) {
+            c->nfs = nfs;
+            if (!outage_end(b) && c->attempts == 1)
+                bridge_log("NFS connection %u lost the server in a call and connected again at once", c->index);
+            return 0;
+        }
+        outage_begin(b, c, why);
+        c->retry_ms = c->retry_ms ? c->retry_ms * 2 : NFS_FUSE_RETRY_FIRST_MS;
+        if (c->retry_ms > NFS_FUSE_RETRY_MAX_MS)
+            c->retry_ms = NFS_FUSE_RETRY_MAX_MS;
+    }
+    return 0;
+}
+
+/* One libnfs call on its way to an answer. */
+struct nfs_call {
+    struct nfs_connection *connection;
+    bool *replayed; /* NULL, or told whether the answer may be to a second sending */
+    unsigned lost;  /* sendings that lost the server */
+    int port;       /* the local port the last sending left from */
+};
+
+static void call_sending(struct nfs_call *call)
+{
+    if (call->replayed)
+        call->port = context_local_port(call->connection->nfs);
+}
+
+/* After a sending that returned R: true when it lost the server and must be sent again. */
+static bool call_lost(struct nfs_call *call, int r)
+{
+    struct nfs_connection *c = call->connection;
+    if (r < 0 && call_lost_server(c->nfs, r)) {
+        call->lost++;
+        connection_drop(c);
+        return true;
+    }
+    /* libnfs reconnects once inside a call and sends again: the port tells. */
+    if (call->replayed)
+        *call->replayed = call->lost > 0 || context_local_port(c->nfs) != call->port;
+    return false;
+}
+
+/* Runs CALL, a libnfs call written with `nfs` as its context, on connection CONN (locked),
+ * until the server answers it: when the server is lost, the call waits for it
+ * (connection_ready) and is sent again. NOTED_ is NULL, or a bool * told whether the answer
+ * may be to a second sending of the request (see "Requests sent twice"). */
+#define NFS_RETRY(conn, noted_, call)                                            \
+    ({                                                                           \
+        struct nfs_call retry_ = { .connection = (conn), .replayed = (noted_) }; \
+        int retry_r_;                                                            \
+        if (retry_.replayed)                                                     \
+            *retry_.replayed = false;                                            \
+        while ((retry_r_ = connection_ready(retry_.connection)) == 0) {          \
+            struct nfs_context *nfs = retry_.connection->nfs;                    \
+            call_sending(&retry_);                                               \
+            retry_r_ = (call);                                                   \
+            if (!call_lost(&retry_, retry_r_))                                   \
+                break;                                                           \
+        }                                                                        \
+        retry_r_;                                                                \
+    })
 
 static struct bridge *current_bridge(void)
 {
@@ -178,27 +515,37 @@ static struct open_file *file_of(const struct fuse_file_info *fi)
     return (struct open_file *)(uintptr_t)fi->fh;
 }
 
-/* Runs one libnfs call, written with `nfs` as its context, on the next connection:
- * `return nfs_result(NFS_CALL(nfs_unlink(nfs, path)), "unlink", path);` */
-#define NFS_CALL(call)                                     \
-    ({                                                     \
+/* Runs one libnfs call, written with `nfs` as its context, on the next connection, until the
+ * server answers: `return nfs_result(NFS_CALL(nfs_unlink(nfs, path)), "unlink", path);` */
+#define NFS_CALL(call) NFS_CALL_NOTING_REPLAY(NULL, call)
+
+/* The same, telling *NOTED_ whether the answer may be to a second sending. */
+#define NFS_CALL_NOTING_REPLAY(noted_, call)                \
+    ({                                                      \
         struct nfs_connection *call_c_ = connection_take(); \
-        struct nfs_context *nfs = call_c_->nfs;            \
-        int call_r_ = (call);                              \
-        connection_give(call_c_);                          \
-        call_r_;                                           \
+        int call_r_ = NFS_RETRY(call_c_, noted_, call);     \
+        connection_give(call_c_);                           \
+        call_r_;                                            \
     })
 
 /* The same on the connection that opened the file F. */
-#define NFS_FILE_CALL(f, call)                             \
-    ({                                                     \
-        struct nfs_connection *call_c_ = (f)->connection;  \
-        pthread_mutex_lock(&call_c_->lock);                \
-        struct nfs_context *nfs = call_c_->nfs;            \
-        int call_r_ = (call);                              \
-        pthread_mutex_unlock(&call_c_->lock);              \
-        call_r_;                                           \
+#define NFS_FILE_CALL(f, call)                            \
+    ({                                                    \
+        struct nfs_connection *call_c_ = (f)->connection; \
+        pthread_mutex_lock(&call_c_->lock);               \
+        int call_r_ = NFS_RETRY(call_c_, NULL, call);     \
+        pthread_mutex_unlock(&call_c_->lock);             \
+        call_r_;                                          \
     })
+
+/* Closes an open file's handle on C (locked). nfs_close() frees the handle whatever its
+ * answer (it sends a COMMIT first when libnfs saw unstable writes), so it is never sent
+ * twice; the bridge's own COMMIT (file_commit) came before. */
+static void handle_close(struct nfs_connection *c, struct nfsfh *fh)
+{
+    if (c->nfs)
+        nfs_close(c->nfs, fh);
+}
 
 /* libnfs returns negative errno values, which FUSE passes on as they are. Failures that are a
  * normal answer (no such file, not empty, ...) are the caller's business; anything else is
@@ -341,12 +688,60 @@ static int bridge_statfs(const char *path, struct statvfs *st)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Requests sent twice                                                                       */
+
+/*
+ * A request that lost the server is sent again on a new connection, and one that creates or
+ * removes may have been carried out the first time, only its answer lost: the second sending
+ * then finds its own work done (EEXIST, ENOENT). The kernel's NFS client sends again with the
+ * same XID from the same port, and the server's duplicate request cache answers as the first
+ * time; the bridge's second sending comes from another port (libnfs's one reconnect keeps the
+ * XID, but nfs-ganesha keeps that cache per TCP connection; a new context has a new XID), and
+ * a restarted server has an empty cache. So the bridge judges as BSD's NFS client does (its
+ * "Kludge City"): a remove sent again that finds nothing did remove it; a create sent again
+ * that finds what it would have made did make it: the same type, still root's (the bridge
+ * creates as root and gives to the caller afterwards), a file still empty, a symlink to the
+ * same target, a link to the same file. Anything else is answered as the server said.
+ */
+
+/* Says that a request sent twice found its own work done (answer R), and returns 0. */
+static int replay_done(const char *op, const char *path, int r)
+{
+    bridge_log("%s %s: sent twice after the server was lost, and the first sending did it (the second found %s)", op,
+               path, strerror(-r));
+    return 0;
+}
+
+/* What is at PATH could be what our first sending made: of TYPE, root's, a file still empty. */
+static bool replay_made(struct nfs_connection *c, const char *path, mode_t type)
+{
+    struct nfs_stat_64 st;
+    if (NFS_RETRY(c, NULL, nfs_lstat64(nfs, path, &st)) < 0)
+        return false;
+    return (st.nfs_mode & S_IFMT) == type && st.nfs_uid == 0 && (!S_ISREG(type) || st.nfs_size == 0);
+}
+
+static bool replay_made_symlink(struct nfs_connection *c, const char *path, const char *target)
+{
+    _cleanup_free_ char *found = NULL;
+    return replay_made(c, path, S_IFLNK) && NFS_RETRY(c, NULL, nfs_readlink2(nfs, path, &found)) == 0 &&
+           !strcmp(found, target);
+}
+
+static bool replay_linked(struct nfs_connection *c, const char *from, const char *to)
+{
+    struct nfs_stat_64 a, b;
+    return NFS_RETRY(c, NULL, nfs_lstat64(nfs, from, &a)) == 0 && NFS_RETRY(c, NULL, nfs_lstat64(nfs, to, &b)) == 0 &&
+           a.nfs_ino == b.nfs_ino && a.nfs_dev == b.nfs_dev;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Creating things                                                                           */
 
 /* The NFS side created PATH as root. It belongs to the user who asked, with the group a
  * set-group-ID parent imposes, as on a local filesystem; a root chown clears set-ID bits of
  * files, so those are put back. */
-static int give_to_caller(struct nfs_context *nfs, const char *path, mode_t mode)
+static int give_to_caller(struct nfs_connection *c, const char *path, mode_t mode)
 {
     const struct fuse_context *ctx = fuse_get_context();
     uid_t uid = ctx->uid;
@@ -359,7 +754,7 @@ static int give_to_caller(struct nfs_context *nfs, const char *path, mode_t mode
     if (slash)
         slash[slash == parent ? 1 : 0] = 0;
     struct nfs_stat_64 st;
-    int r = nfs_stat64(nfs, parent, &st);
+    int r = NFS_RETRY(c, NULL, nfs_stat64(nfs, parent, &st));
     if (r < 0)
         return r;
     if (st.nfs_mode & S_ISGID)
@@ -367,9 +762,9 @@ static int give_to_caller(struct nfs_context *nfs, const char *path, mode_t mode
 
     if (uid == 0 && gid == 0)
         return 0;
-    r = nfs_lchown(nfs, path, uid, gid);
+    r = NFS_RETRY(c, NULL, nfs_lchown(nfs, path, uid, gid));
     if (r == 0 && !S_ISDIR(mode) && !S_ISLNK(mode) && (mode & (S_ISUID | S_ISGID)))
-        r = nfs_chmod(nfs, path, mode & 07777);
+        r = NFS_RETRY(c, NULL, nfs_chmod(nfs, path, mode & 07777));
     return r;
 }
 
@@ -401,9 +796,12 @@ static void file_attach(struct fuse_file_info *fi, struct open_file *f, struct n
 static int bridge_mkdir(const char *path, mode_t mode)
 {
     struct nfs_connection *c = connection_take();
-    int r = nfs_mkdir2(c->nfs, path, mode & 07777);
-    if (r == 0 && (r = give_to_caller(c->nfs, path, S_IFDIR | mode)) < 0)
-        nfs_rmdir(c->nfs, path);
+    bool replayed;
+    int r = NFS_RETRY(c, &replayed, nfs_mkdir2(nfs, path, mode & 07777));
+    if (r == -EEXIST && replayed && replay_made(c, path, S_IFDIR))
+        r = replay_done("mkdir", path, r);
+    if (r == 0 && (r = give_to_caller(c, path, S_IFDIR | mode)) < 0)
+        NFS_RETRY(c, NULL, nfs_rmdir(nfs, path));
     connection_give(c);
     return nfs_result(r, "mkdir", path);
 }
@@ -417,15 +815,22 @@ static int bridge_create(const char *path, mode_t mode, struct fuse_file_info *f
         return -ENOMEM;
     struct nfs_connection *c = connection_take();
     int flags = nfs_open_flags(fi->flags);
-    int r = nfs_create(c->nfs, path, (flags & ~O_TRUNC) | O_EXCL, mode & 07777, &f->fh);
-    if (r == 0) {
-        r = give_to_caller(c->nfs, path, S_IFREG | mode);
+    bool replayed;
+    int r = NFS_RETRY(c, &replayed, nfs_create(nfs, path, (flags & ~O_TRUNC) | O_EXCL, mode & 07777, &f->fh));
+    bool made = r == 0;
+    if (r == -EEXIST && replayed && replay_made(c, path, S_IFREG)) {
+        replay_done("create", path, r);
+        r = NFS_RETRY(c, NULL, nfs_open(nfs, path, flags & ~O_TRUNC, &f->fh));
+        made = r == 0;
+    }
+    if (made) {
+        r = give_to_caller(c, path, S_IFREG | mode);
         if (r < 0) {
-            nfs_close(c->nfs, f->fh);
-            nfs_unlink(c->nfs, path);
+            handle_close(c, f->fh);
+            NFS_RETRY(c, NULL, nfs_unlink(nfs, path));
         }
     } else if (r == -EEXIST && !(fi->flags & O_EXCL)) {
-        r = nfs_open(c->nfs, path, flags, &f->fh);
+        r = NFS_RETRY(c, NULL, nfs_open(nfs, path, flags, &f->fh));
     }
     connection_give(c);
     if (r < 0) {
@@ -439,17 +844,20 @@ static int bridge_create(const char *path, mode_t mode, struct fuse_file_info *f
 static int bridge_mknod(const char *path, mode_t mode, dev_t rdev)
 {
     struct nfs_connection *c = connection_take();
+    bool replayed;
     int r;
     if (S_ISREG(mode)) {
         struct nfsfh *fh;
-        r = nfs_create(c->nfs, path, O_WRONLY | O_EXCL, mode & 07777, &fh);
+        r = NFS_RETRY(c, &replayed, nfs_create(nfs, path, O_WRONLY | O_EXCL, mode & 07777, &fh));
         if (r == 0)
-            nfs_close(c->nfs, fh);
+            handle_close(c, fh);
     } else {
-        r = nfs_mknod(c->nfs, path, mode, rdev);
+        r = NFS_RETRY(c, &replayed, nfs_mknod(nfs, path, mode, rdev));
     }
-    if (r == 0 && (r = give_to_caller(c->nfs, path, mode)) < 0)
-        nfs_unlink(c->nfs, path);
+    if (r == -EEXIST && replayed && replay_made(c, path, mode & S_IFMT))
+        r = replay_done("mknod", path, r);
+    if (r == 0 && (r = give_to_caller(c, path, mode)) < 0)
+        NFS_RETRY(c, NULL, nfs_unlink(nfs, path));
     connection_give(c);
     return nfs_result(r, "mknod", path);
 }
@@ -457,16 +865,25 @@ static int bridge_mknod(const char *path, mode_t mode, dev_t rdev)
 static int bridge_symlink(const char *target, const char *path)
 {
     struct nfs_connection *c = connection_take();
-    int r = nfs_symlink(c->nfs, target, path);
-    if (r == 0 && (r = give_to_caller(c->nfs, path, S_IFLNK | 0777)) < 0)
-        nfs_unlink(c->nfs, path);
+    bool replayed;
+    int r = NFS_RETRY(c, &replayed, nfs_symlink(nfs, target, path));
+    if (r == -EEXIST && replayed && replay_made_symlink(c, path, target))
+        r = replay_done("symlink", path, r);
+    if (r == 0 && (r = give_to_caller(c, path, S_IFLNK | 0777)) < 0)
+        NFS_RETRY(c, NULL, nfs_unlink(nfs, path));
     connection_give(c);
     return nfs_result(r, "symlink", path);
 }
 
 static int bridge_link(const char *from, const char *to)
 {
-    return nfs_result(NFS_CALL(nfs_link(nfs, from, to)), "link", to);
+    struct nfs_connection *c = connection_take();
+    bool replayed;
+    int r = NFS_RETRY(c, &replayed, nfs_link(nfs, from, to));
+    if (r == -EEXIST && replayed && replay_linked(c, from, to))
+        r = replay_done("link", to, r);
+    connection_give(c);
+    return nfs_result(r, "link", to);
 }
 
 static int bridge_readlink(const char *path, char *buf, size_t size)
@@ -483,24 +900,41 @@ static int bridge_readlink(const char *path, char *buf, size_t size)
 /* ---------------------------------------------------------------------------------------- */
 /* Removing, renaming, changing attributes                                                   */
 
+/* A remove sent again that finds nothing: the first sending removed it. */
 static int bridge_unlink(const char *path)
 {
-    return nfs_result(NFS_CALL(nfs_unlink(nfs, path)), "unlink", path);
+    bool replayed;
+    int r = NFS_CALL_NOTING_REPLAY(&replayed, nfs_unlink(nfs, path));
+    if (r == -ENOENT && replayed)
+        r = replay_done("unlink", path, r);
+    return nfs_result(r, "unlink", path);
 }
 
 static int bridge_rmdir(const char *path)
 {
-    return nfs_result(NFS_CALL(nfs_rmdir(nfs, path)), "rmdir", path);
+    bool replayed;
+    int r = NFS_CALL_NOTING_REPLAY(&replayed, nfs_rmdir(nfs, path));
+    if (r == -ENOENT && replayed)
+        r = replay_done("rmdir", path, r);
+    return nfs_result(r, "rmdir", path);
 }
 
 /* NFSv3 RENAME always replaces, and a check before it would race with other hosts: so
  * RENAME_NOREPLACE and RENAME_EXCHANGE are refused (EINVAL), and callers such as mv fall back
- * to a plain rename. */
+ * to a plain rename. A rename sent again that no longer finds FROM, while TO is there, was
+ * done by the first sending. */
 static int bridge_rename(const char *from, const char *to, unsigned int flags)
 {
     if (flags)
         return -EINVAL;
-    return nfs_result(NFS_CALL(nfs_rename(nfs, from, to)), "rename", from);
+    struct nfs_connection *c = connection_take();
+    struct nfs_stat_64 st;
+    bool replayed;
+    int r = NFS_RETRY(c, &replayed, nfs_rename(nfs, from, to));
+    if (r == -ENOENT && replayed && NFS_RETRY(c, NULL, nfs_lstat64(nfs, to, &st)) == 0)
+        r = replay_done("rename", from, r);
+    connection_give(c);
+    return nfs_result(r, "rename", from);
 }
 
 static int bridge_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -552,14 +986,14 @@ static int bridge_utimens(const char *path, const struct timespec tv[2], struct 
     struct nfs_connection *c = connection_take();
     int r = 0;
     if (tv[0].tv_nsec == UTIME_NOW && tv[1].tv_nsec == UTIME_NOW) {
-        r = nfs_lutimes(c->nfs, path, NULL);
+        r = NFS_RETRY(c, NULL, nfs_lutimes(nfs, path, NULL));
     } else {
         struct timeval times[2];
         struct nfs_stat_64 st;
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         if (tv[0].tv_nsec == UTIME_OMIT || tv[1].tv_nsec == UTIME_OMIT)
-            r = nfs_lstat64(c->nfs, path, &st);
+            r = NFS_RETRY(c, NULL, nfs_lstat64(nfs, path, &st));
         for (int i = 0; i < 2 && r == 0; i++) {
             if (tv[i].tv_nsec == UTIME_NOW)
                 times[i] = timeval_of(&now);
@@ -572,7 +1006,7 @@ static int bridge_utimens(const char *path, const struct timespec tv[2], struct 
                 times[i] = timeval_of(&tv[i]);
         }
         if (r == 0)
-            r = nfs_lutimes(c->nfs, path, times);
+            r = NFS_RETRY(c, NULL, nfs_lutimes(nfs, path, times));
     }
     connection_give(c);
     return nfs_result(r, "utimens", path);
@@ -581,13 +1015,24 @@ static int bridge_utimens(const char *path, const struct timespec tv[2], struct 
 /* ---------------------------------------------------------------------------------------- */
 /* Open files                                                                                */
 
+/*
+ * An open file keeps its libnfs handle (struct nfsfh) across a lost server. In libnfs 4.0 the
+ * handle holds the NFSv3 file handle's bytes and its own state (offset, flags), and no pointer
+ * to the context that opened it: the connection's new context uses it as it is (tried in the
+ * lab under AddressSanitizer, with the old context destroyed first). The server keeps file
+ * handles valid across reconnects and restarts (nfs-ganesha's VFS handles are persistent), as
+ * NFS requires. Opening again by path would be wrong: the file may have been renamed or
+ * removed since (an open, unlinked file), or replaced by another host, and the same path
+ * would then be another file.
+ */
+
 static int bridge_open(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = calloc(1, sizeof(*f));
     if (!f)
         return -ENOMEM;
     struct nfs_connection *c = connection_take();
-    int r = nfs_open(c->nfs, path, nfs_open_flags(fi->flags), &f->fh);
+    int r = NFS_RETRY(c, NULL, nfs_open(nfs, path, nfs_open_flags(fi->flags), &f->fh));
     connection_give(c);
     if (r < 0) {
         free(f);
@@ -603,20 +1048,22 @@ static int bridge_open(const char *path, struct fuse_file_info *fi)
 }
 
 /* libnfs may answer a large read or write in part: the rest is asked for until done (a short
- * answer means end of file to the kernel). */
+ * answer means end of file to the kernel). A part that lost the server is sent again, whole:
+ * reads and writes at an offset are idempotent. */
 static int bridge_read(const char *path, char *buf, size_t size, off_t offset, struct fuse_file_info *fi)
 {
     struct open_file *f = file_of(fi);
+    struct nfs_connection *c = f->connection;
     size_t done = 0;
     int r = 0;
-    pthread_mutex_lock(&f->connection->lock);
+    pthread_mutex_lock(&c->lock);
     while (done < size) {
-        r = nfs_pread(f->connection->nfs, f->fh, offset + done, size - done, buf + done);
+        r = NFS_RETRY(c, NULL, nfs_pread(nfs, f->fh, offset + done, size - done, buf + done));
         if (r <= 0)
             break;
         done += r;
     }
-    pthread_mutex_unlock(&f->connection->lock);
+    pthread_mutex_unlock(&c->lock);
     if (r < 0 && done == 0)
         return nfs_result(r, "read", path);
     return done;
@@ -626,16 +1073,17 @@ static int bridge_write(const char *path, const char *buf, size_t size, off_t of
                         struct fuse_file_info *fi)
 {
     struct open_file *f = file_of(fi);
+    struct nfs_connection *c = f->connection;
     size_t done = 0;
     int r = 0;
-    pthread_mutex_lock(&f->connection->lock);
+    pthread_mutex_lock(&c->lock);
     while (done < size) {
-        r = nfs_pwrite(f->connection->nfs, f->fh, offset + done, size - done, buf + done);
+        r = NFS_RETRY(c, NULL, nfs_pwrite(nfs, f->fh, offset + done, size - done, buf + done));
         if (r <= 0)
             break;
         done += r;
     }
-    pthread_mutex_unlock(&f->connection->lock);
+    pthread_mutex_unlock(&c->lock);
     if (done > 0)
         atomic_store(&f->unstable, true);
     if (done == 0)
@@ -675,7 +1123,9 @@ static int bridge_release(const char *path, struct fuse_file_info *fi)
     /* Writes from a shared mapping may arrive after the last flush. */
     if (atomic_load(&f->unstable))
         file_commit(f, path);
-    NFS_FILE_CALL(f, nfs_close(nfs, f->fh));
+    pthread_mutex_lock(&f->connection->lock);
+    handle_close(f->connection, f->fh);
+    pthread_mutex_unlock(&f->connection->lock);
     free(f);
     return 0;
 }
@@ -764,115 +1214,35 @@ static void report_ready(int ready_fd, const struct start_failure *fail)
         dprintf(ready_fd, "OK\n");
 }
 
-static long long monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-struct mount_wait {
-    bool done;
-    int status;
-    char error[256];
-};
-
-static void mount_done(int status, struct nfs_context *nfs, void *data, void *private_data)
-{
-    (void)nfs;
-    struct mount_wait *w = private_data;
-    w->done = true;
-    w->status = status;
-    if (status < 0 && data)
-        snprintf(w->error, sizeof(w->error), "%s", (const char *)data);
-}
-
-/* nfs_mount() with a deadline that covers everything, TCP connects included (libnfs's own
- * timeout covers only RPCs that were sent): libnfs's async mount, driven by our poll loop. */
-static int nfs_mount_by(struct nfs_context *nfs, const char *server, const char *path, long long deadline_ms,
-                        char *error, size_t error_size)
-{
-    struct mount_wait w = { 0 };
-    if (nfs_mount_async(nfs, server, path, mount_done, &w) < 0) {
-        snprintf(error, error_size, "%s", nfs_get_error(nfs));
-        return -EIO;
-    }
-    while (!w.done) {
-        long long left = deadline_ms - monotonic_ms();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        /* The socket changes on the way (portmapper, mountd, nfsd): asked for each time. */
-        struct pollfd p = { .fd = nfs_get_fd(nfs), .events = (short)nfs_which_events(nfs) };
-        int n = poll(&p, 1, left < 100 ? (int)left : 100);
-        if (n < 0 && errno != EINTR)
-            return -errno;
-        if (nfs_service(nfs, n > 0 ? p.revents : 0) < 0) {
-            snprintf(error, error_size, "%s", nfs_get_error(nfs));
-            return -EIO;
-        }
-    }
-    snprintf(error, error_size, "%s", w.error);
-    return w.status;
-}
-
-/* Connects one context and mounts the export, waiting until deadline_ms at most; from then on
- * the context waits for the server forever (a hard mount). */
-static int connection_open(struct nfs_connection *c, const struct nfs_fuse_options *o, long long deadline_ms,
-                           struct start_failure *fail)
-{
-    c->nfs = nfs_init_context();
-    if (!c->nfs)
-        return start_fail(fail, o, -ENOMEM, "cannot create a libnfs context");
-    pthread_mutex_init(&c->lock, NULL);
-    /* Root on the wire (the export is no_root_squash); a uid= in the URL still wins. */
-    nfs_set_uid(c->nfs, 0);
-    nfs_set_gid(c->nfs, 0);
-    struct nfs_url *url = nfs_parse_url_dir(c->nfs, o->url);
-    if (!url)
-        return start_fail(fail, o, -EINVAL, "invalid NFS URL %s: %s", o->url, nfs_get_error(c->nfs));
-    /* Other hosts change directories behind our back; the kernel applied the caller's umask. */
-    nfs_set_dircache(c->nfs, 0);
-    nfs_umask(c->nfs, 0);
-    nfs_set_autoreconnect(c->nfs, -1);
-    nfs_set_timeout(c->nfs, -1);
-    long long t0 = monotonic_ms();
-    char why[256] = "";
-    int r = nfs_mount_by(c->nfs, url->server, url->path, deadline_ms, why, sizeof(why));
-    if (r == -ETIMEDOUT)
-        start_fail(fail, o, r, "NFS server %s does not answer within %lld ms", url->server, monotonic_ms() - t0);
-    else if (r == -EFAULT || r == -EIO)
-        /* libnfs's EFAULT: the portmapper knows no NFS service there; EIO: no connection. */
-        start_fail(fail, o, r == -EFAULT ? -ECONNREFUSED : -EHOSTUNREACH, "no NFS service reachable on %s (%s)",
-                   url->server, why[0] ? why : strerror(-r));
-    else if (r < 0)
-        start_fail(fail, o, r, "NFS server %s refused the mount: %s", url->server, why[0] ? why : strerror(-r));
-    nfs_destroy_url(url);
-    return r < 0 ? fail->error : 0;
-}
-
 static void bridge_disconnect(struct bridge *b)
 {
     /* No UMNT call: the server may be gone, and UMNT is only advisory. */
     for (unsigned i = 0; i < b->connection_count; i++) {
-        nfs_destroy_context(b->connections[i].nfs);
-        pthread_mutex_destroy(&b->connections[i].lock);
+        struct nfs_connection *c = &b->connections[i];
+        if (c->nfs)
+            context_close(c->nfs);
+        c->nfs = NULL;
+        pthread_mutex_destroy(&c->lock);
     }
     b->connection_count = 0;
 }
 
+/* Connects every context and mounts the export, waiting until timeout_ms at most; from then
+ * on the connections wait for the server forever (a hard mount). */
 static int bridge_connect(struct bridge *b, unsigned timeout_ms, struct start_failure *fail)
 {
     long long deadline = monotonic_ms() + timeout_ms;
     for (unsigned i = 0; i < NFS_FUSE_CONNECTIONS; i++) {
-        int r = connection_open(&b->connections[i], b->options, deadline, fail);
+        struct nfs_connection *c = &b->connections[i];
+        char why[768];
+        int r = context_open(b->options->url, deadline, &c->nfs, why, sizeof(why));
         if (r < 0) {
-            if (b->connections[i].nfs) {
-                nfs_destroy_context(b->connections[i].nfs);
-                pthread_mutex_destroy(&b->connections[i].lock);
-            }
             bridge_disconnect(b);
-            return r;
+            return start_fail(fail, b->options, r, "%s", why);
         }
+        pthread_mutex_init(&c->lock, NULL);
+        c->bridge = b;
+        c->index = i;
         b->connection_count = i + 1;
     }
     return 0;

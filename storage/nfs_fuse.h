@@ -27,7 +27,9 @@ int nfs_fuse_start(const struct nfs_fuse_options *o, unsigned timeout_ms, pid_t 
 /* Runs the bridge in the foreground until unmounted or SIGTERM/SIGINT (then unmounts cleanly).
  * Reports readiness on ready_fd (if >= 0): "OK\n" once the mount answers a stat through the
  * server, or "ERR <errno> <message>\n". Waits at most 30 s for the server at start-up, then
- * forever (a hard mount). A signal while files are open there detaches the mount and serves
- * them until they are closed; a second signal stops at once. With log_path, stdout and stderr
- * go to the log. Returns 0 after a clean stop, or a negative errno. */
+ * forever (a hard mount: an operation that loses the server waits for it, trying to connect
+ * again at once, then after 50 ms, the wait doubling up to a second, and the outage is logged
+ * once as it starts and once as it ends). A signal while files are open there detaches the
+ * mount and serves them until they are closed; a second signal stops at once. With log_path,
+ * stdout and stderr go to the log. Returns 0 after a clean stop, or a negative errno. */
 int nfs_fuse_run(const struct nfs_fuse_options *o, int ready_fd /* -1, or a pipe to report readiness on */);
