@@ -158,7 +158,7 @@ int cmd_copy(int argc, char **argv, struct ferry_context *ctx)
         OPT_STRING(0, "bwlimit", &bwlimit, "RATE", "Limit the data rate, in bytes per second: 200M, 1.5G, 800K (powers of 1024)."),
         OPT_FLAG(0, "force", &force, "Replace DST if it exists."),
         OPT_FLAG(0, "no-resume", &no_resume, "Remove a partial copy instead of resuming it."),
-        OPT_FLAG(0, "sync", &sync, "Flush DST to stable storage before it takes its name (migrate always does)."),
+        OPT_FLAG(0, "sync", &sync, "Flush DST to stable storage at every checkpoint and before it takes its name, so that a resume after a crash of its machine finds only what was really stored (migrate always does)."),
         OPT_STRING(0, "root", &root, "DIR", "Refuse a local DST outside DIR (through '..' or a symbolic link)."),
         OPT_FLAG(0, "json", &json, "Print the result as JSON."),
         OPT_END(),

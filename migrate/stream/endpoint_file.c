@@ -280,6 +280,14 @@ static int file_write_wait(struct endpoint *e, struct slot *slot)
     return slot->status;
 }
 
+static int file_flush(struct endpoint *e)
+{
+    struct file_endpoint *f = FILE_EP(e);
+    if (fdatasync(f->fd) < 0)
+        return endpoint_fail(e, -errno, "cannot flush %s to disk: %m", f->partial);
+    return 0;
+}
+
 static int file_dest_finish(struct endpoint *e, uint64_t size, bool durable)
 {
     struct file_endpoint *f = FILE_EP(e);
@@ -389,6 +397,7 @@ static const struct endpoint_ops file_ops = {
     .write_manifest = file_write_manifest,
     .write_submit = file_write_submit,
     .write_wait = file_write_wait,
+    .flush = file_flush,
     .dest_finish = file_dest_finish,
     .dest_read_back = file_dest_read_back,
     .dest_commit = file_dest_commit,

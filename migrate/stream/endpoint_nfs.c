@@ -209,6 +209,13 @@ static int nfs_write_wait(struct endpoint *e, struct slot *slot)
     return r < 0 ? nfs_fail(e, r, "writing", NFS_EP(e)->partial) : 0;
 }
 
+static int nfs_flush(struct endpoint *e)
+{
+    struct nfs_endpoint *n = NFS_EP(e);
+    int r = nfs_stream_commit(n->s);
+    return r < 0 ? nfs_fail(e, r, "committing", n->partial) : 0;
+}
+
 static int nfs_dest_finish(struct endpoint *e, uint64_t size, bool durable)
 {
     struct nfs_endpoint *n = NFS_EP(e);
@@ -296,6 +303,7 @@ static const struct endpoint_ops nfs_ops = {
     .write_manifest = nfs_write_manifest,
     .write_submit = nfs_write_submit,
     .write_wait = nfs_write_wait,
+    .flush = nfs_flush,
     .dest_finish = nfs_dest_finish,
     .dest_read_back = nfs_dest_read_back,
     .dest_commit = nfs_dest_commit,

@@ -375,10 +375,20 @@ static int write_manifest_now(struct copy *cp)
     return r;
 }
 
-/* Writes the manifest if the copy got further since the last one. */
+/* Writes the manifest if the copy got further since the last one. A durable copy flushes the
+ * data first, so that its manifest never claims what a crash of the destination's machine (or
+ * of the NFS server's) could still take away: without that, a resume after such a crash would
+ * trust lost data, and the checksum, taken from the source, would not tell. */
 static int write_checkpoint(struct copy *cp)
 {
-    return cp->done > cp->checkpointed && !cp->dst->ops->in_place ? write_manifest_now(cp) : 0;
+    if (cp->done <= cp->checkpointed || cp->dst->ops->in_place)
+        return 0;
+    if (cp->req->durable && cp->dst->ops->flush) {
+        int r = cp->dst->ops->flush(cp->dst);
+        if (r < 0)
+            return r;
+    }
+    return write_manifest_now(cp);
 }
 
 /* Finishes the oldest slot in flight and gives it back to the reader. */

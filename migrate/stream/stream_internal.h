@@ -141,6 +141,9 @@ struct endpoint_ops {
     int (*write_manifest)(struct endpoint *ep, const char *text); /* NULL: not during the copy */
     int (*write_submit)(struct endpoint *ep, struct slot *slot);
     int (*write_wait)(struct endpoint *ep, struct slot *slot);
+    /* Makes everything written so far durable (a durable copy's checkpoints come after it).
+     * NULL: the destination offers no way (libvirt's volume upload). */
+    int (*flush)(struct endpoint *ep);
     /* Sets the final size (trailing holes), flushes with durable, closes the data file. */
     int (*dest_finish)(struct endpoint *ep, uint64_t size, bool durable);
     /* Reads the data file back: hashes every byte (holes as zeros). */

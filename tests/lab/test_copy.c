@@ -2,8 +2,8 @@
  * `ferry copy` against the lab's real nfs-ganesha and libvirt: a sparse file into nfs://
  * and back, a file into a volume on the other host through its libvirt (hostA runs ferry,
  * hostB receives) and back out of it, each identical with its holes kept; and a copy into NFS that loses its
- * server midway (lab nfs stop) fails within bounded time, keeps its partial, and resumes
- * after the server is back to end identical.
+ * server midway (lab nfs stop) fails within bounded time, keeps its partial (its checkpoints
+ * durable, with --sync), and resumes after the server is back to end identical.
  */
 #include "lab_support.h"
 
@@ -163,12 +163,14 @@ static void test_file_to_volume_on_other_host(void)
 }
 
 /* The NFS server goes away mid-copy: ferry fails in bounded time, keeps the partial, and
- * the next run resumes after the server is back. */
+ * the next run resumes after the server is back. The first run is durable (--sync): its
+ * checkpoints come after a COMMIT, and the one it tries after losing the server (whose COMMIT
+ * fails) is not written, so it resumes from the last one the server confirmed. */
 static void test_interrupted_by_server_stop_resumes(void)
 {
     struct command_result r;
     char *log = test_strf("%s/copy.log", work);
-    lab_exec(&r, "hostA", "cd '%s' && (ferry copy big '%s/big' --bwlimit 48M > '%s' 2>&1; echo $? >> '%s') "
+    lab_exec(&r, "hostA", "cd '%s' && (ferry copy big '%s/big' --sync --bwlimit 48M > '%s' 2>&1; echo $? >> '%s') "
                           "</dev/null >/dev/null 2>&1 & sleep 2.5", work, nfs_url, log, log);
     command_result_free(&r);
     lab_run(&r, "nfs stop");

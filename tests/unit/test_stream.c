@@ -744,6 +744,66 @@ static void test_command_line(void)
     free(dst);
 }
 
+/* Under strace: how many times the copy wrote its manifest, and how many of those writes after
+ * the first came with no fdatasync of the partial since the write before. */
+struct checkpoint_trace {
+    int manifest_writes, unflushed, flushes;
+};
+
+static struct checkpoint_trace trace_checkpoints(const char *src, const char *dst, bool sync)
+{
+    struct checkpoint_trace t = { 0 };
+    char *log = path_in("checkpoints.strace");
+    struct command_result r;
+    unlink(dst);
+    unlink(log);
+    /* 48 MiB at 48 MB/s, twelve chunks, a checkpoint every 100 ms: several of them. (Under
+     * AddressSanitizer the leak check cannot run under ptrace.) */
+    CU_ASSERT_EQUAL(command_run_shell(&r, "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" "
+                                          "FERRY_STREAM_CHECKPOINT_MS=100 strace -f -y -qq -e trace=fdatasync,pwrite64 "
+                                          "-o '%s' '%s' copy %s --bwlimit 48M '%s' '%s'",
+                                      log, test_ferry_bin(), sync ? "--sync" : "", src, dst),
+                    0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    command_result_free(&r);
+    FILE *f = fopen(log, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[4096];
+    bool flushed = false;
+    while (fgets(line, sizeof(line), f)) {
+        if (strstr(line, "fdatasync(") && strstr(line, ".ferry-partial>")) {
+            flushed = true;
+            t.flushes++;
+        } else if (strstr(line, "pwrite64(") && strstr(line, ".ferry-partial.manifest>")) {
+            if (t.manifest_writes++ > 0 && !flushed)
+                t.unflushed++;
+            flushed = false;
+        }
+    }
+    fclose(f);
+    unlink(log);
+    free(log);
+    return t;
+}
+
+/* A --sync copy flushes its data before every checkpoint, so that a resume after a crash never
+ * trusts data the crash took; a plain copy does not pay for it. */
+static void test_sync_flushes_before_checkpoints(void)
+{
+    char *src = path_in("durable"), *dst = path_in("durable.copy");
+    put_data(src, 0, 48 * MiB, 21);
+    struct checkpoint_trace t = trace_checkpoints(src, dst, true);
+    CU_ASSERT(t.manifest_writes >= 4);
+    CU_ASSERT_EQUAL(t.unflushed, 0);
+    CU_ASSERT_TRUE(same_content(src, dst));
+    t = trace_checkpoints(src, dst, false);
+    CU_ASSERT(t.manifest_writes >= 4);
+    CU_ASSERT_EQUAL(t.flushes, 0);
+    CU_ASSERT_TRUE(same_content(src, dst));
+    free(src);
+    free(dst);
+}
+
 static void test_setup(void)
 {
     dir = test_tmpdir_create("stream");
@@ -777,6 +837,7 @@ int main(void)
         { "manifest round trip and bad manifests", test_manifest_round_trip },
         { "checksum equals libxxhash", test_checksum_matches_xxhash },
         { "ferry copy command line", test_command_line },
+        { "--sync flushes the data before every checkpoint", test_sync_flushes_before_checkpoints },
         { "teardown", test_teardown },
         { NULL, NULL },
     };
