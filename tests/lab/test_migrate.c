@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 static const char *const hosts[] = { "hostA", "hostB" };
-static char *instances, *export_spec, *export2;
+static char *instances, *export_spec, *export2, *store_id;
 
 static void write_config(const char *host, const char *spec, const char *id, const char *extra)
 {
@@ -40,6 +40,7 @@ static void setup_storage(void)
     CU_ASSERT_EQUAL_FATAL(r.status, 0);
     r.out[strcspn(r.out, "\n")] = 0;
     char *id = strdup(r.out);
+    store_id = strdup(id);
     command_result_free(&r);
     for (size_t i = 0; i < 2; i++) {
         write_config(hosts[i], export_spec, id, NULL);
@@ -164,6 +165,32 @@ static void test_shared_there_and_back(void)
     shared_move(name, "hostA", "hostB");
     shared_move(name, "hostB", "hostA");
     remove_guest(name, "hostA");
+    free(name);
+}
+
+/* The same moves with libvirt over TLS (qemu+tls://, certificates from the lab's CA): ferry's
+ * checks, its proof of sharing and libvirt's peer-to-peer migration all go through it. */
+static void test_shared_over_tls(void)
+{
+    struct command_result r;
+    for (size_t i = 0; i < 2; i++)
+        write_config(hosts[i], export_spec, store_id, "uri_template = qemu+tls://%s/system\n");
+    char *name = lab_unique_name("mig-tls");
+    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s", name, instances), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    command_result_free(&r);
+    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
+    lab_exec(&r, "hostA", "ferry migrate check %s --to hostB --json", name);
+    lab_log("check over TLS: exit %d\n%s%s", r.status, r.out, r.err);
+    CU_ASSERT_EQUAL(r.status, 0);
+    ASSERT_CONTAINS(r.out, "libvirtd on hostB answers at qemu+tls://hostB/system");
+    ASSERT_NOT_CONTAINS(r.out, "unauthenticated");
+    command_result_free(&r);
+    shared_move(name, "hostA", "hostB");
+    shared_move(name, "hostB", "hostA");
+    remove_guest(name, "hostA");
+    for (size_t i = 0; i < 2; i++)
+        write_config(hosts[i], export_spec, store_id, NULL);
     free(name);
 }
 
@@ -522,6 +549,7 @@ int main(void)
     static const struct test_case cases[] = {
         { "both hosts mount the export and hold leases", setup_storage },
         { "shared path hostA -> hostB -> hostA keeps the guest counting", test_shared_there_and_back },
+        { "shared path over qemu+tls:// there and back", test_shared_over_tls },
         { "the owner record follows the guest", test_owner_record_follows_guest },
         { "--dry-run and check change nothing", test_dry_run_changes_nothing },
         { "forced shared without sharing is refused, nothing changed", test_forced_shared_without_sharing_refused },
@@ -535,6 +563,7 @@ int main(void)
     };
     int r = test_run_suite("migrate", cases);
     free(instances);
+    free(store_id);
     free(export_spec);
     free(export2);
     return r;

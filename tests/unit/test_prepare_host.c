@@ -755,6 +755,47 @@ static void test_options_and_quiet(void)
     free_kept();
 }
 
+/* --tls: libvirtd listens for TLS too, qemu+tls:// becomes the default URI, and each missing
+ * certificate is named; once they are all there, no warning. */
+static void test_tls(void)
+{
+    char *root = make_root("ph-tls");
+    if (!root)
+        return;
+    struct run r = RUN(root, "--quiet", "--tls");
+    if (r.status != 0)
+        show_run("--tls", r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    const char *conf = read_rel(root, "/etc/libvirt/libvirtd.conf");
+    CU_ASSERT_EQUAL(count_lines(conf, "listen_tls = 1"), 1);
+    CU_ASSERT_EQUAL(count_lines(conf, "listen_tls = 0"), 0);
+    CU_ASSERT_EQUAL(count_lines(read_rel(root, "/etc/nova/nova.conf"), "live_migration_uri = qemu+tls://%s/system"), 1);
+    CU_ASSERT(has("stderr", r.err, "/etc/pki/CA/cacert.pem is missing: libvirtd will not start"));
+    CU_ASSERT(has("stderr", r.err, "/etc/pki/libvirt/private/serverkey.pem is missing"));
+    CU_ASSERT(has("stderr", r.err, "/etc/pki/libvirt/clientcert.pem is missing: this host cannot connect"));
+
+    const char *pki[] = { "/etc/pki/CA/cacert.pem", "/etc/pki/libvirt/servercert.pem",
+                          "/etc/pki/libvirt/private/serverkey.pem", "/etc/pki/libvirt/clientcert.pem",
+                          "/etc/pki/libvirt/private/clientkey.pem" };
+    struct command_result m;
+    CU_ASSERT_EQUAL(command_run_shell(&m, "mkdir -p '%s/etc/pki/CA' '%s/etc/pki/libvirt/private'", root, root), 0);
+    command_result_free(&m);
+    for (size_t i = 0; i < sizeof(pki) / sizeof(pki[0]); i++)
+        CU_ASSERT_EQUAL(test_write_file(S("%s%s", root, pki[i]), "-----BEGIN CERTIFICATE-----\n"), 0);
+    struct run again = RUN(root, "--tls");
+    CU_ASSERT_EQUAL(again.status, 0);
+    CU_ASSERT(has("stdout", again.out, "nothing to change"));
+    CU_ASSERT(lacks("stderr", again.err, "is missing"));
+
+    /* without --tls the defaults come back: TLS off, qemu+tcp:// */
+    struct run off = RUN(root);
+    CU_ASSERT_EQUAL(off.status, 0);
+    CU_ASSERT(has("stdout", off.out, "changed /etc/libvirt/libvirtd.conf: listen_tls = 0 (was 1)\n"));
+    CU_ASSERT_EQUAL(count_lines(read_rel(root, "/etc/nova/nova.conf"), "live_migration_uri = qemu+tcp://%s/system"), 1);
+    test_tmpdir_remove(root);
+    free_kept();
+}
+
 static void test_missing_files_created(void)
 {
     char *root = test_tmpdir_create("ph-empty");
@@ -828,6 +869,7 @@ int main(void)
         { "bad inputs: exit 2, nothing changed", test_bad_inputs_change_nothing },
         { "active listen_tcp = 0 replaced in place", test_active_line_replaced_in_place },
         { "option values and --quiet", test_options_and_quiet },
+        { "--tls: listen_tls, qemu+tls://, missing certificates named", test_tls },
         { "missing files are created", test_missing_files_created },
         { "misspelled config_driver_format noted and kept", test_misspelled_key_noted },
         { "cannot apply: exit 3, nothing changed", test_cannot_apply_changes_nothing },
