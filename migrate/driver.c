@@ -813,8 +813,18 @@ int driver_live_migrate(struct driver *d, const struct live_options *o, struct l
     int rc = virDomainMigrateToURI3(d->dom, d->dest_uri, params, nparams, flags);
     virTypedParamsFree(params, nparams);
     res->migrate_ms = clock_monotonic_ms() - t0;
-    if (rc < 0)
-        snprintf(res->error, sizeof(res->error), "%s", driver_libvirt_error());
+    if (rc < 0) {
+        const char *why = driver_libvirt_error();
+        /* QEMU's words when the destination's QEMU cannot get a userfaultfd. */
+        if (d->cfg->migrate.allow_post_copy && strstr(why, "Postcopy is not supported"))
+            text_printf(res->error, sizeof(res->error),
+                        "%s ([migrate] allow_post_copy needs userfaultfd for the destination's QEMU: with "
+                        "QEMU 7.2 running unprivileged, sysctl vm.unprivileged_userfaultfd = 1 there; or set "
+                        "allow_post_copy = false)",
+                        why);
+        else
+            snprintf(res->error, sizeof(res->error), "%s", why);
+    }
 
     pthread_mutex_lock(&m.lock);
     m.done = true;

@@ -19,12 +19,16 @@
  *  - At boot: sets DS=ES=SS=0, SP=0x7C00, remembers the BIOS boot drive (DL).
  *  - Reads disk sector LBA 1 with INT 13h AH=42h (extended read). If the
  *    sector starts with the 8 bytes "FERRYCNT", the counter starts from the
- *    little-endian uint32 at offset 8; otherwise it starts from 0.
+ *    little-endian uint32 at offset 8, and the byte at offset 12 is the
+ *    "busy" flag; otherwise it starts from 0, not busy.
  *  - Then forever:
- *      wait ~1 s (18 BIOS timer ticks, sleeping in HLT between ticks),
+ *      wait ~1 s (18 BIOS timer ticks, sleeping in HLT between ticks; a
+ *      busy guest first rewrites 2 MiB of RAM with non-zero words at every
+ *      tick, going round 24 MiB from 1 MiB up: ~36 MB/s of dirty memory,
+ *      so that a live migration with a low bandwidth cap cannot finish),
  *      counter += 1,
  *      print "ferry-guest counter N\r\n" to COM1 (port 0x3F8),
- *      write sector LBA 1 = "FERRYCNT" + uint32 LE counter + zero padding
+ *      write sector LBA 1 = "FERRYCNT" + uint32 LE counter + busy + zeros
  *      with INT 13h AH=43h (extended write, no verify).
  *    So the first line after a boot is "ferry-guest counter <stored+1>".
  *  - If an INT 13h call fails (carry set) it prints "ferry-guest disk error"
@@ -48,6 +52,9 @@
  *    writes never allocate clusters, so another process reading the image
  *    with force-share (guest-disk-counter) sees the new value at once.
  *  - 386 instructions (32-bit registers) are used for the counter.
+ *  - A busy guest reaches memory above 1 MiB from real mode through "unreal
+ *    mode": A20 on (port 92h), then ES loaded once in protected mode with a
+ *    4 GiB limit, which real mode keeps; ES stays 0 from then on.
  *
  * Build (see build-guest-image):
  *   as --32 -o boot.o guest-boot.S
@@ -88,6 +95,25 @@ start:
         jne     1f
         mov     (%si), %eax             /* SI = BUF+8: stored counter */
         mov     %eax, counter
+        mov     4(%si), %al             /* BUF+12: the busy flag */
+        mov     %al, busy
+        test    %al, %al
+        jz      1f
+        in      $0x92, %al              /* fast A20 on */
+        or      $2, %al
+        out     %al, $0x92
+        cli
+        lgdt    gdt_desc
+        mov     %cr0, %eax
+        or      $1, %al
+        mov     %eax, %cr0              /* protected mode, just to load ES */
+        mov     $8, %bx
+        mov     %bx, %es                /* base 0, limit 4 GiB */
+        and     $0xfe, %al
+        mov     %eax, %cr0              /* back to real mode: ES keeps its limit */
+        xor     %bx, %bx
+        mov     %bx, %es
+        sti
 1:
         mov     BIOS_TICKS, %ax         /* start of the first interval */
         mov     %ax, last_tick
@@ -95,7 +121,20 @@ start:
 main_loop:
         /* ---- sleep until 18 ticks have passed since the last line ---- */
 wait:
-        sti
+        cmpb    $0, busy
+        je      2f
+        movzbl  slice, %edi             /* dirty 2 MiB at 1 MiB + slice * 2 MiB */
+        shl     $21, %edi
+        add     $0x100000, %edi
+        mov     $0x80000, %ecx
+        mov     BIOS_TICKS, %eax
+        or      $1, %eax                /* non-zero: QEMU sends zero pages for free */
+        addr32  rep stosl
+        incb    slice
+        cmpb    $12, slice
+        jb      2f
+        movb    $0, slice
+2:      sti
         hlt                             /* woken by the timer IRQ (or any) */
         mov     BIOS_TICKS, %ax
         mov     %ax, %dx
@@ -120,9 +159,11 @@ wait:
         rep     movsb
         mov     counter, %eax
         stosl
-        xor     %ax, %ax
-        mov     $(512 - 12) / 2, %cx
-        rep     stosw
+        mov     busy, %al
+        stosb
+        xor     %al, %al
+        mov     $512 - 13, %cx
+        rep     stosb
         mov     $0x4300, %ax            /* AH=43h extended write, AL=0 */
         call    disk_io
         jmp     main_loop
@@ -195,6 +236,14 @@ dap_count:      .word   1               /* sectors */
 counter:        .long   0
 last_tick:      .word   0
 drive:          .byte   0
+busy:           .byte   0
+slice:          .byte   0
+
+/* A flat data segment for unreal mode (selector 8). */
+gdt:            .quad   0
+                .byte   0xff, 0xff, 0, 0, 0, 0x92, 0xcf, 0
+gdt_desc:       .word   15
+                .long   gdt
 
 magic:          .ascii  "FERRYCNT"
 msg_counter:    .asciz  "ferry-guest counter "

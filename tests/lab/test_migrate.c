@@ -168,18 +168,40 @@ static void test_shared_there_and_back(void)
     free(name);
 }
 
+/* Every host's ferry.conf with the store's identity and EXTRA in [migrate] (NULL: none). */
+static void configure_both(const char *extra)
+{
+    for (size_t i = 0; i < 2; i++)
+        write_config(hosts[i], export_spec, store_id, extra);
+}
+
+/* A new guest on hostA (lab guest create OPTIONS), counting; returns its name. */
+static char *start_guest(const char *prefix, const char *options)
+{
+    struct command_result r;
+    char *name = lab_unique_name(prefix);
+    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s %s", name, instances, options), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    command_result_free(&r);
+    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
+    return name;
+}
+
+/* The guest runs on HOST and its counter still goes up there. */
+static void still_counting(const char *name, const char *host)
+{
+    long now = lab_guest_counter(name, host);
+    CU_ASSERT(lab_guest_wait_counter(name, host, now + 2, 10) >= now + 2);
+    CU_ASSERT(running_on(host, name));
+}
+
 /* The same moves with libvirt over TLS (qemu+tls://, certificates from the lab's CA): ferry's
  * checks, its proof of sharing and libvirt's peer-to-peer migration all go through it. */
 static void test_shared_over_tls(void)
 {
     struct command_result r;
-    for (size_t i = 0; i < 2; i++)
-        write_config(hosts[i], export_spec, store_id, "uri_template = qemu+tls://%s/system\n");
-    char *name = lab_unique_name("mig-tls");
-    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s", name, instances), 0);
-    CU_ASSERT_EQUAL_FATAL(r.status, 0);
-    command_result_free(&r);
-    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
+    configure_both("uri_template = qemu+tls://%s/system\n");
+    char *name = start_guest("mig-tls", "");
     lab_exec(&r, "hostA", "ferry migrate check %s --to hostB --json", name);
     lab_log("check over TLS: exit %d\n%s%s", r.status, r.out, r.err);
     CU_ASSERT_EQUAL(r.status, 0);
@@ -189,8 +211,68 @@ static void test_shared_over_tls(void)
     shared_move(name, "hostA", "hostB");
     shared_move(name, "hostB", "hostA");
     remove_guest(name, "hostA");
-    for (size_t i = 0; i < 2; i++)
-        write_config(hosts[i], export_spec, store_id, NULL);
+    configure_both(NULL);
+    free(name);
+}
+
+/* A guest that dirties its memory faster than the migration may copy it (a --busy guest
+ * rewrites 2 MiB at every tick, round 24 MiB; [migrate] bandwidth = 1 MiB/s) cannot finish:
+ * once completion_timeout has passed, ferry
+ * aborts the job, and the guest goes on running here, with nothing of it left on the
+ * destination. */
+static void test_completion_timeout_aborts(void)
+{
+    configure_both("bandwidth = 1\ncompletion_timeout = 3s\n");
+    char *name = start_guest("mig-busy", "--busy");
+    int status;
+    char *args = test_strf("%s --to hostB", name);
+    struct json_object *o = migrate("hostA", args, &status);
+    CU_ASSERT_EQUAL(status, 1);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "result"), "rolled-back");
+    ASSERT_CONTAINS(jstr(o, "cause"), "completion_timeout");
+    int64_t took = jtiming(o, "migrate_ms");
+    lab_log("a busy guest at 1 MiB/s: aborted after %lld ms", (long long)took);
+    CU_ASSERT(took >= 3000 && took < 15000);
+    json_object_put(o);
+    still_counting(name, "hostA");
+    CU_ASSERT_FALSE(defined_on("hostB", name));
+    remove_guest(name, "hostA");
+    configure_both(NULL);
+    free(args);
+    free(name);
+}
+
+/* The same busy guest with allow_post_copy: when completion_timeout passes, ferry switches
+ * the migration to post-copy and it completes on the destination; or, where the destination's
+ * QEMU cannot have a userfaultfd (this lab's QEMU 7.2 runs unprivileged, and
+ * vm.unprivileged_userfaultfd is 0 on the machine), libvirt refuses post-copy at the start
+ * and ferry rolls back, saying what post-copy needs. Either way the guest keeps running. */
+static void test_post_copy(void)
+{
+    configure_both("bandwidth = 1\ncompletion_timeout = 3s\nallow_post_copy = true\n");
+    char *name = start_guest("mig-postcopy", "--busy");
+    int status;
+    char *args = test_strf("%s --to hostB", name);
+    struct json_object *o = migrate("hostA", args, &status);
+    const char *where;
+    if (!strcmp(jstr(o, "result"), "ok")) {
+        lab_log("post-copy completed the move in %lld ms", (long long)jtiming(o, "migrate_ms"));
+        CU_ASSERT_EQUAL(status, 0);
+        CU_ASSERT(jtiming(o, "migrate_ms") >= 3000);
+        where = "hostB";
+    } else {
+        lab_log("post-copy refused here: %s", jstr(o, "cause"));
+        CU_ASSERT_EQUAL(status, 1);
+        CU_ASSERT_STRING_EQUAL(jstr(o, "result"), "rolled-back");
+        ASSERT_CONTAINS(jstr(o, "cause"), "allow_post_copy needs userfaultfd");
+        CU_ASSERT_FALSE(defined_on("hostB", name));
+        where = "hostA";
+    }
+    json_object_put(o);
+    still_counting(name, where);
+    remove_guest(name, where);
+    configure_both(NULL);
+    free(args);
     free(name);
 }
 
@@ -550,6 +632,8 @@ int main(void)
         { "both hosts mount the export and hold leases", setup_storage },
         { "shared path hostA -> hostB -> hostA keeps the guest counting", test_shared_there_and_back },
         { "shared path over qemu+tls:// there and back", test_shared_over_tls },
+        { "a migration that never converges is aborted at completion_timeout", test_completion_timeout_aborts },
+        { "allow_post_copy: completed by post-copy, or refused with the reason and rolled back", test_post_copy },
         { "the owner record follows the guest", test_owner_record_follows_guest },
         { "--dry-run and check change nothing", test_dry_run_changes_nothing },
         { "forced shared without sharing is refused, nothing changed", test_forced_shared_without_sharing_refused },
