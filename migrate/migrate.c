@@ -165,6 +165,7 @@ struct json_object *migrate_outcome_to_json(const struct migrate_request *req, c
     json_object_object_add(t, "total_ms", json_object_new_int64((int64_t)o->timings.total_ms));
     json_object_object_add(j, "timings", t);
     json_object_object_add(j, "bytes_streamed", json_object_new_int64((int64_t)o->bytes_streamed));
+    json_object_object_add(j, "files_verified", json_object_new_int64((int64_t)o->files_verified));
     json_object_object_add(j, "bytes_mirrored", json_object_new_int64((int64_t)o->bytes_mirrored));
     json_object_object_add(j, "memory_bytes", json_object_new_int64((int64_t)o->memory_bytes));
     return j;

@@ -47,6 +47,7 @@ struct migrate_outcome {
     char cause[1024];
     struct migrate_timings timings;
     uint64_t bytes_streamed, bytes_mirrored, memory_bytes;
+    unsigned files_verified; /* streamed files read back through the destination's libvirt, identical */
 };
 
 /* Returns 0 when the outcome says what happened (whatever it was); a negative errno when

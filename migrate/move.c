@@ -198,6 +198,9 @@ static int stream_to_dest(struct driver *d, const struct ferry_config *cfg, cons
         .destination = dest,
         .config = cfg,
         .durable = true,
+        /* Read back through the destination's libvirt and compared before anything here goes:
+         * libvirt does not flush what it received, but at least it holds what was sent. */
+        .verify = true,
         .cancel = req->cancel,
     };
     (void)d;
@@ -212,7 +215,9 @@ static int stream_to_dest(struct driver *d, const struct ferry_config *cfg, cons
         return r;
     }
     o->bytes_streamed += res.data_bytes;
-    log_info("copied %s to %s: %llu bytes of data, xxh3-128 %s", path, o->facts.dst.name,
+    if (res.verified)
+        o->files_verified++;
+    log_info("copied %s to %s: %llu bytes of data, xxh3-128 %s, read back identical", path, o->facts.dst.name,
              (unsigned long long)res.data_bytes, res.checksum);
     return 0;
 }

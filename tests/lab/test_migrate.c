@@ -82,6 +82,12 @@ static const char *jstr(struct json_object *o, const char *key)
     return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
 }
 
+static int64_t jint(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_int64(v) : -1;
+}
+
 static int64_t jtiming(struct json_object *o, const char *key)
 {
     struct json_object *t, *v;
@@ -463,6 +469,8 @@ static void test_cold(void)
     CU_ASSERT_EQUAL(status, 0);
     CU_ASSERT_STRING_EQUAL(jstr(o, "result"), "ok");
     CU_ASSERT_STRING_EQUAL(jstr(o, "path"), "cold");
+    /* disk, disk.config, disk.info, libvirt.xml (and the base image, unless hostB has it) */
+    CU_ASSERT(jint(o, "files_verified") >= 4);
     json_object_put(o);
 
     long stored = lab_guest_counter(name, "hostA");
