@@ -156,6 +156,9 @@ static void bridge_log_from_fuse(enum fuse_log_level level, const char *fmt, va_
 #define NFS_FUSE_RETRY_FIRST_MS 50
 #define NFS_FUSE_RETRY_MAX_MS 1000
 #define NFS_FUSE_RECONNECT_TIMEOUT_MS 10000
+/* A call whose data the server has not acknowledged for this long has lost the server (a
+ * silent network: TCP alone would wait about 15 minutes), and waits for it as above. */
+#define NFS_FUSE_TCP_USER_TIMEOUT_MS 30000
 
 struct bridge;
 
@@ -169,6 +172,7 @@ struct nfs_connection {
     long long lost_ms;       /* monotonic */
     unsigned retry_ms;       /* the wait before the next attempt */
     unsigned attempts;       /* attempts to connect again */
+    bool answered;           /* a call got the server's answer on this context */
 };
 
 /* An outage is logged once when it starts and once when it ends, however many connections
@@ -295,6 +299,8 @@ static int context_open(const char *url_text, long long deadline_ms, struct nfs_
         nfs_destroy_context(nfs); /* while W still exists */
         return r;
     }
+    unsigned timeout = NFS_FUSE_TCP_USER_TIMEOUT_MS;
+    setsockopt(nfs_get_fd(nfs), IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
     *out = nfs;
     return 0;
 }
@@ -407,7 +413,15 @@ static void connection_drop(struct nfs_connection *c)
 {
     clock_gettime(CLOCK_REALTIME, &c->lost_at);
     c->lost_ms = monotonic_ms();
-    c->retry_ms = 0;
+    /* Connecting again is tried at once after a context that served; a server that takes the
+     * mount but loses every call gets the backoff too. */
+    if (c->answered)
+        c->retry_ms = 0;
+    else
+        c->retry_ms = c->retry_ms ? c->retry_ms * 2 : NFS_FUSE_RETRY_FIRST_MS;
+    if (c->retry_ms > NFS_FUSE_RETRY_MAX_MS)
+        c->retry_ms = NFS_FUSE_RETRY_MAX_MS;
+    c->answered = false;
     c->attempts = 0;
     context_close(c->nfs);
     c->nfs = NULL;
@@ -464,6 +478,7 @@ static bool call_lost(struct nfs_call *call, int r)
         connection_drop(c);
         return true;
     }
+    c->answered = true;
     /* libnfs reconnects once inside a call and sends again: the port tells. */
     if (call->replayed)
         *call->replayed = call->lost > 0 || context_local_port(c->nfs) != call->port;
@@ -653,7 +668,9 @@ static int bridge_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off
     (void)fi;
     struct nfs_connection *c = connection_take();
     struct nfsdir *dir;
-    int r = nfs_opendir(c->nfs, path, &dir);
+    /* The listing comes whole with the open (nfs_opendir reads every entry): that is the call
+     * that waits for a lost server; then c->nfs is the context that answered. */
+    int r = NFS_RETRY(c, NULL, nfs_opendir(nfs, path, &dir));
     if (r == 0) {
         struct nfsdirent *e;
         while ((e = nfs_readdir(c->nfs, dir))) {

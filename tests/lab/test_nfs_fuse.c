@@ -553,7 +553,7 @@ static void check_written_through(const char *what, const char *out_path, int ti
 
 /* While nfs-ganesha is stopped, its host still answers: every connect is refused at once.
  * libnfs's own endless reconnect spun there at a full core (~2,400 connects a second); the
- * bridge waits with a backoff. A stat and an O_DIRECT write blocked on the mount must cost the
+ * bridge waits with a backoff. A listing, a stat and an O_DIRECT write blocked on the mount must cost the
  * bridge under 0.3 s of CPU over 4 s, the outage is logged once when it starts and once when
  * it ends, and both complete when the server is back, with the data intact. */
 static void test_outage_waits_without_spinning(void)
@@ -567,9 +567,9 @@ static void test_outage_waits_without_spinning(void)
     int down_logged = count_in_file(h->log, "unreachable since"), back_logged = count_in_file(h->log, "reachable again");
 
     lab_nfs("stop");
-    char *writer = test_strf("stat -c %%s %s/outage.bin > /dev/null && dd if=%s/outage.ref of=%s/outage.bin bs=1M "
-                             "oflag=direct conv=fsync status=none && echo WRITTEN || echo FAILED",
-                             a, scratch, a);
+    char *writer = test_strf("ls %s > /dev/null && stat -c %%s %s/outage.bin > /dev/null && dd if=%s/outage.ref "
+                             "of=%s/outage.bin bs=1M oflag=direct conv=fsync status=none && echo WRITTEN || echo FAILED",
+                             a, a, scratch, a);
     host_background(h, out_path, writer);
     sleep(1);
     double cpu0 = process_cpu_seconds(h->pid), t0 = now_s();
