@@ -206,6 +206,20 @@ struct open_file {
     atomic_bool unstable; /* written since the last COMMIT */
 };
 
+/* nfs_destroy_context(), and the socket libnfs 4.0 forgets: a connection whose one reconnect
+ * failed keeps its socket aside (rpc->old_fd, which nfs_get_fd() returns), and destroying the
+ * context closes only rpc->fd, by then -1 (seen in the lab: a socket more after every outage).
+ * If the number still is the same socket after the destruction, nobody else holds it. */
+static void context_destroy(struct nfs_context *nfs)
+{
+    int fd = nfs_get_fd(nfs);
+    struct stat before, after;
+    bool known = fd >= 0 && fstat(fd, &before) == 0;
+    nfs_destroy_context(nfs);
+    if (known && fstat(fd, &after) == 0 && after.st_dev == before.st_dev && after.st_ino == before.st_ino)
+        close(fd);
+}
+
 struct mount_wait {
     bool done;
     int status;
@@ -296,7 +310,7 @@ static int context_open(const char *url_text, long long deadline_ms, struct nfs_
     }
     nfs_destroy_url(url);
     if (r < 0) {
-        nfs_destroy_context(nfs); /* while W still exists */
+        context_destroy(nfs); /* while W still exists */
         return r;
     }
     unsigned timeout = NFS_FUSE_TCP_USER_TIMEOUT_MS;
@@ -313,7 +327,7 @@ static void context_close(struct nfs_context *nfs)
 {
     int queued = nfs_queue_length(nfs);
     if (queued == 0) {
-        nfs_destroy_context(nfs);
+        context_destroy(nfs);
         return;
     }
     bridge_log_error("a lost NFS connection still holds %d request%s: its libnfs context is abandoned, not destroyed",

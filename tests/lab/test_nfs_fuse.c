@@ -177,6 +177,21 @@ static double process_cpu_seconds(pid_t pid)
     return seconds;
 }
 
+/* How many file descriptors PID has open; -1 if it cannot be read. */
+static int process_fd_count(pid_t pid)
+{
+    char *path = test_strf("/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    free(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 /* How many times NEEDLE occurs in the file at PATH. */
 static int count_in_file(const char *path, const char *needle)
 {
@@ -553,7 +568,7 @@ static void check_written_through(const char *what, const char *out_path, int ti
 
 /* While nfs-ganesha is stopped, its host still answers: every connect is refused at once.
  * libnfs's own endless reconnect spun there at a full core (~2,400 connects a second); the
- * bridge waits with a backoff. A listing, a stat and an O_DIRECT write blocked on the mount must cost the
+ * bridge waits with a backoff, and keeps no socket of the lost connection. A listing, a stat and an O_DIRECT write blocked on the mount must cost the
  * bridge under 0.3 s of CPU over 4 s, the outage is logged once when it starts and once when
  * it ends, and both complete when the server is back, with the data intact. */
 static void test_outage_waits_without_spinning(void)
@@ -565,6 +580,7 @@ static void test_outage_waits_without_spinning(void)
                             scratch, a),
                     0);
     int down_logged = count_in_file(h->log, "unreachable since"), back_logged = count_in_file(h->log, "reachable again");
+    int fds_before = process_fd_count(h->pid);
 
     lab_nfs("stop");
     char *writer = test_strf("ls %s > /dev/null && stat -c %%s %s/outage.bin > /dev/null && dd if=%s/outage.ref "
@@ -585,6 +601,10 @@ static void test_outage_waits_without_spinning(void)
     check_written_through("outage", out_path, 60, "outage");
     CU_ASSERT_EQUAL(count_in_file(h->log, "unreachable since") - down_logged, 1);
     CU_ASSERT_EQUAL(count_in_file(h->log, "reachable again") - back_logged, 1);
+    /* The lost connection's socket is not left behind (libnfs 4.0 sets it aside: context_destroy). */
+    int fds_after = process_fd_count(h->pid);
+    lab_log("outage: the bridge had %d descriptors open before, %d after", fds_before, fds_after);
+    CU_ASSERT(fds_before > 0 && fds_after <= fds_before);
     free(during);
     free(writer);
     free(out_path);
