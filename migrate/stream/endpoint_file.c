@@ -297,8 +297,9 @@ static int file_dest_finish(struct endpoint *e, uint64_t size, bool durable)
         return endpoint_fail(e, err, "cannot set the size of %s: %s%s", f->partial, strerror(-err),
                              err == -ENOSPC ? "; free some space and run the copy again" : "");
     }
-    if (durable && fdatasync(f->fd) < 0)
-        return endpoint_fail(e, -errno, "cannot flush %s to disk: %m", f->partial);
+    int r = durable ? file_flush(e) : 0;
+    if (r < 0)
+        return r;
     int fd = f->fd;
     f->fd = -1;
     if (close(fd) < 0)
