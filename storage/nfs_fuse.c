@@ -824,6 +824,21 @@ static void file_attach(struct fuse_file_info *fi, struct open_file *f, struct n
         fi->direct_io = 1;
 }
 
+/* The end of a create of PATH (MODE: type and permissions) on C (locked) that returned R: what
+ * was made goes to the caller, or is removed again when it cannot; C is given back; the answer
+ * is FUSE's. */
+static int create_finish(struct nfs_connection *c, int r, const char *op, const char *path, mode_t mode)
+{
+    if (r == 0 && (r = give_to_caller(c, path, mode)) < 0) {
+        if (S_ISDIR(mode))
+            NFS_RETRY(c, NULL, nfs_rmdir(nfs, path));
+        else
+            NFS_RETRY(c, NULL, nfs_unlink(nfs, path));
+    }
+    connection_give(c);
+    return nfs_result(r, op, path);
+}
+
 static int bridge_mkdir(const char *path, mode_t mode)
 {
     struct nfs_connection *c = connection_take();
@@ -831,10 +846,7 @@ static int bridge_mkdir(const char *path, mode_t mode)
     int r = NFS_RETRY(c, &replayed, nfs_mkdir2(nfs, path, mode & 07777));
     if (r == -EEXIST && replayed && replay_made(c, path, S_IFDIR))
         r = replay_done("mkdir", path, r);
-    if (r == 0 && (r = give_to_caller(c, path, S_IFDIR | mode)) < 0)
-        NFS_RETRY(c, NULL, nfs_rmdir(nfs, path));
-    connection_give(c);
-    return nfs_result(r, "mkdir", path);
+    return create_finish(c, r, "mkdir", path, S_IFDIR | mode);
 }
 
 /* Creates PATH exclusively, so that what we chown is certainly ours; a file another host
@@ -887,10 +899,7 @@ static int bridge_mknod(const char *path, mode_t mode, dev_t rdev)
     }
     if (r == -EEXIST && replayed && replay_made(c, path, mode & S_IFMT))
         r = replay_done("mknod", path, r);
-    if (r == 0 && (r = give_to_caller(c, path, mode)) < 0)
-        NFS_RETRY(c, NULL, nfs_unlink(nfs, path));
-    connection_give(c);
-    return nfs_result(r, "mknod", path);
+    return create_finish(c, r, "mknod", path, mode);
 }
 
 static int bridge_symlink(const char *target, const char *path)
@@ -900,10 +909,7 @@ static int bridge_symlink(const char *target, const char *path)
     int r = NFS_RETRY(c, &replayed, nfs_symlink(nfs, target, path));
     if (r == -EEXIST && replayed && replay_made_symlink(c, path, target))
         r = replay_done("symlink", path, r);
-    if (r == 0 && (r = give_to_caller(c, path, S_IFLNK | 0777)) < 0)
-        NFS_RETRY(c, NULL, nfs_unlink(nfs, path));
-    connection_give(c);
-    return nfs_result(r, "symlink", path);
+    return create_finish(c, r, "symlink", path, S_IFLNK | 0777);
 }
 
 static int bridge_link(const char *from, const char *to)
