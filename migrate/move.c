@@ -6,8 +6,8 @@
  * drive and the small files; pre-create each writable disk (an overlay on the same backing,
  * or an empty image) at its virtual size; then libvirt live-migrates with incremental (or
  * full) storage copy. Cold: shut down, copy every file, define there, start there if it
- * was running. Success removes the source's files; failure removes the destination's and
- * leaves the guest as it was here.
+ * was running. Success removes the source's files (a cold move keeps them aside, see
+ * keep_aside()); failure removes the destination's and leaves the guest as it was here.
  */
 #include "move.h"
 
@@ -174,6 +174,26 @@ static int remove_tree(const char *path)
     if (rmdir(path) < 0 && r == 0)
         r = -errno;
     return r;
+}
+
+/*
+ * The source's files after a cold move: kept as DIR_resize, the name Nova gives a resized
+ * instance's files until the move is confirmed, because nothing can ask the destination's
+ * libvirt to flush what it received (its page cache holds it until the kernel writes it back).
+ * `ferry fsck -y` moves it to the quarantine once it is older than stale_partial_age; its age
+ * starts now. An older one of that name (an earlier move of the same guest) goes first.
+ */
+static int keep_aside(const char *dir, char *kept, size_t size)
+{
+    if (!text_printf(kept, size, "%s_resize", dir))
+        return -ENAMETOOLONG;
+    int r = remove_tree(kept);
+    if (r < 0)
+        return r;
+    if (rename(dir, kept) < 0)
+        return -errno;
+    utimensat(AT_FDCWD, kept, NULL, 0);
+    return 0;
 }
 
 static bool is_writable_disk(const struct guest_facts *g, const char *path)
@@ -481,10 +501,15 @@ int move_cold(struct driver *d, const struct ferry_config *cfg, const struct mig
         free(error);
     }
     if (!shared) {
-        r = remove_tree(o->facts.guest.instance_dir);
+        char kept[FACTS_PATH_MAX + 8];
+        r = keep_aside(o->facts.guest.instance_dir, kept, sizeof(kept));
         if (r < 0)
-            log_warn("%s could not be removed here: %s ('ferry fsck' reports it)", o->facts.guest.instance_dir,
+            log_warn("%s could not be set aside here: %s ('ferry fsck' reports it)", o->facts.guest.instance_dir,
                      strerror(-r));
+        else
+            log_info("%s kept as %s until the destination has surely written it back; 'ferry fsck -y' "
+                     "quarantines it once older than [fsck] stale_partial_age",
+                     o->facts.guest.instance_dir, kept);
     }
     o->result = MIGRATE_RESULT_OK;
     return 0;

@@ -453,6 +453,14 @@ static void test_block_fallback(void)
 
 /* A cold move: the guest goes down here, its files are copied identical, and it starts
  * there, counting on from what its disk remembered. */
+/* Removes NAME_resize, the source's files a cold move kept aside on hostA. */
+static void remove_kept(const char *name)
+{
+    struct command_result r;
+    lab_exec(&r, "hostA", "rm -rf '%s/%s_resize'", instances, name);
+    command_result_free(&r);
+}
+
 static void test_cold(void)
 {
     struct command_result r;
@@ -482,8 +490,13 @@ static void test_cold(void)
     CU_ASSERT(running_on("hostB", name));
     CU_ASSERT_FALSE(defined_on("hostA", name));
     CU_ASSERT_FALSE(exists_on("hostA", disk));
+    /* The source's files are kept aside as NAME_resize, as Nova keeps a resized instance's. */
+    char *kept = test_strf("%s/%s_resize/disk", instances, name);
+    CU_ASSERT(exists_on("hostA", kept));
 
     remove_guest(name, "hostB");
+    remove_kept(name);
+    free(kept);
     free(disk);
     free(name);
 }
@@ -513,7 +526,14 @@ static void test_cold_shut_off_identical(void)
     free(there);
     CU_ASSERT(defined_on("hostB", name));
     CU_ASSERT_FALSE(running_on("hostB", name));
+    /* The copy kept aside here is the same image: a safety net until hostB has written back. */
+    char *kept = test_strf("%s/%s_resize/disk", instances, name);
+    there = file_checksum("hostA", kept);
+    CU_ASSERT_STRING_EQUAL(there, disk_sum);
+    free(there);
+    free(kept);
     remove_guest(name, "hostB");
+    remove_kept(name);
     free(disk_sum);
     free(cd_sum);
     free(disk);
