@@ -1086,21 +1086,32 @@ static int bridge_open(const char *path, struct fuse_file_info *fi)
 
 /* libnfs may answer a large read or write in part: the rest is asked for until done (a short
  * answer means end of file to the kernel). A part that lost the server is sent again, whole:
- * reads and writes at an offset are idempotent. */
-static int bridge_read(const char *path, char *buf, size_t size, off_t offset, struct fuse_file_info *fi)
+ * reads and writes at an offset are idempotent. Returns the last answer; *DONE is what moved.
+ * A write only reads BUF. */
+static int file_io(struct open_file *f, bool write, char *buf, size_t size, off_t offset, size_t *done)
 {
-    struct open_file *f = file_of(fi);
     struct nfs_connection *c = f->connection;
-    size_t done = 0;
     int r = 0;
+    *done = 0;
     pthread_mutex_lock(&c->lock);
-    while (done < size) {
-        r = NFS_RETRY(c, NULL, nfs_pread(nfs, f->fh, offset + done, size - done, buf + done));
+    while (*done < size) {
+        uint64_t at = (uint64_t)offset + *done;
+        size_t left = size - *done;
+        char *part = buf + *done;
+        r = write ? NFS_RETRY(c, NULL, nfs_pwrite(nfs, f->fh, at, left, part))
+                  : NFS_RETRY(c, NULL, nfs_pread(nfs, f->fh, at, left, part));
         if (r <= 0)
             break;
-        done += r;
+        *done += r;
     }
     pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+static int bridge_read(const char *path, char *buf, size_t size, off_t offset, struct fuse_file_info *fi)
+{
+    size_t done;
+    int r = file_io(file_of(fi), false, buf, size, offset, &done);
     if (r < 0 && done == 0)
         return nfs_result(r, "read", path);
     return done;
@@ -1110,17 +1121,8 @@ static int bridge_write(const char *path, const char *buf, size_t size, off_t of
                         struct fuse_file_info *fi)
 {
     struct open_file *f = file_of(fi);
-    struct nfs_connection *c = f->connection;
-    size_t done = 0;
-    int r = 0;
-    pthread_mutex_lock(&c->lock);
-    while (done < size) {
-        r = NFS_RETRY(c, NULL, nfs_pwrite(nfs, f->fh, offset + done, size - done, buf + done));
-        if (r <= 0)
-            break;
-        done += r;
-    }
-    pthread_mutex_unlock(&c->lock);
+    size_t done;
+    int r = file_io(f, true, (char *)buf, size, offset, &done);
     if (done > 0)
         atomic_store(&f->unstable, true);
     if (done == 0)
