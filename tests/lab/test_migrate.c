@@ -160,20 +160,6 @@ static void shared_move(const char *name, const char *from, const char *to)
     CU_ASSERT(lab_guest_disk_counter(name, to, instances) >= last_from + 1);
 }
 
-static void test_shared_there_and_back(void)
-{
-    struct command_result r;
-    char *name = lab_unique_name("mig-shared");
-    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s", name, instances), 0);
-    CU_ASSERT_EQUAL_FATAL(r.status, 0);
-    command_result_free(&r);
-    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
-    shared_move(name, "hostA", "hostB");
-    shared_move(name, "hostB", "hostA");
-    remove_guest(name, "hostA");
-    free(name);
-}
-
 /* Every host's ferry.conf with the store's identity and EXTRA in [migrate] (NULL: none). */
 static void configure_both(const char *extra)
 {
@@ -199,6 +185,15 @@ static void still_counting(const char *name, const char *host)
     long now = lab_guest_counter(name, host);
     CU_ASSERT(lab_guest_wait_counter(name, host, now + 2, 10) >= now + 2);
     CU_ASSERT(running_on(host, name));
+}
+
+static void test_shared_there_and_back(void)
+{
+    char *name = start_guest("mig-shared", "");
+    shared_move(name, "hostA", "hostB");
+    shared_move(name, "hostB", "hostA");
+    remove_guest(name, "hostA");
+    free(name);
 }
 
 /* The same moves with libvirt over TLS (qemu+tls://, certificates from the lab's CA): ferry's
@@ -400,15 +395,10 @@ static bool exists_on(const char *host, const char *path)
  * to block migration, copying the base image and the config drive itself. */
 static void test_block_fallback(void)
 {
-    struct command_result r;
     int status;
-    char *name = lab_unique_name("mig-block");
+    char *name = start_guest("mig-block", "--backing --config-drive iso9660");
     char *base = test_strf("%s/_base/ferry-guest-base", instances);
     char *cdrom = test_strf("%s/%s/disk.config", instances, name);
-    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s --backing --config-drive iso9660", name, instances), 0);
-    CU_ASSERT_EQUAL_FATAL(r.status, 0);
-    command_result_free(&r);
-    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
     char *base_sum = file_checksum("hostA", base), *cd_sum = file_checksum("hostA", cdrom);
 
     char *args = test_strf("%s --to hostB", name);
@@ -463,13 +453,9 @@ static void remove_kept(const char *name)
 
 static void test_cold(void)
 {
-    struct command_result r;
     int status;
-    char *name = lab_unique_name("mig-cold");
+    char *name = start_guest("mig-cold", "--backing --config-drive vfat");
     char *disk = test_strf("%s/%s/disk", instances, name);
-    CU_ASSERT_EQUAL_FATAL(lab_run(&r, "guest create %s hostA %s --backing --config-drive vfat", name, instances), 0);
-    command_result_free(&r);
-    CU_ASSERT_FATAL(lab_guest_wait_counter(name, "hostA", 2, 30) >= 2);
 
     char *args = test_strf("%s --to hostB --mode cold", name);
     struct json_object *o = migrate("hostA", args, &status);
